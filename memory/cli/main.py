@@ -1,0 +1,273 @@
+"""``xmem``: ingest, search, show, lineage, stats, demo."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+from dateutil import parser as date_parser
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from memory.cli import render
+from memory.errors import InvalidQuery, XmemError
+from memory.service import IngestReport, MemoryService
+from memory.settings import Settings
+
+app = typer.Typer(
+    name="xmem",
+    help="Experiment Memory: search every ML experiment your organization ever ran.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+ingest_app = typer.Typer(help="Pull a source system into the memory (idempotent and incremental).", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Optional[Path] = typer.Option(None, "--home", envvar="XMEM_HOME", help="Folder of the memory (default ~/.xmem)."),
+) -> None:
+    """Build settings once; every command opens the service with them."""
+    try:
+        ctx.obj = Settings(home=home) if home else Settings()
+    except Exception as exc:  # pydantic's ValidationError names the bad setting
+        err_console.print(f"[red]error:[/] invalid configuration: {exc}")
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def service(ctx: typer.Context) -> Iterator[MemoryService]:
+    """Open the memory; print any domain error as one line and exit non-zero."""
+    with errors():
+        svc = MemoryService(ctx.obj)
+        try:
+            yield svc
+        finally:
+            svc.close()
+
+
+@contextlib.contextmanager
+def errors() -> Iterator[None]:
+    try:
+        yield
+    except XmemError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def parse_when(value: Optional[str], option: str) -> Optional[datetime]:
+    if not value:
+        return None
+    try:
+        parsed = date_parser.isoparse(value)
+    except ValueError:
+        raise InvalidQuery(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD or an ISO timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} done"),
+        TextColumn("[cyan]{task.fields[rate]}/s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def run_ingest(svc: MemoryService, system: str, config: dict, label: str) -> IngestReport:
+    report = IngestReport()
+    ingestor = svc.make_ingestor(system, config, report)
+    with _progress() as progress:
+        task = progress.add_task(f"ingest {label}", total=None, rate="0")
+        start = datetime.now()
+
+        def on_progress(what: str, count: int) -> None:
+            elapsed = max((datetime.now() - start).total_seconds(), 1e-6)
+            progress.update(task, completed=count, rate=f"{count / elapsed:,.0f}")
+
+        svc.ingest(ingestor, on_progress=on_progress)
+        on_progress("read", report.read)
+    render.print_report(console, report)
+    return report
+
+
+@ingest_app.command("mlflow")
+def ingest_mlflow(
+    ctx: typer.Context,
+    tracking_uri: str = typer.Option(..., "--tracking-uri", help="http://host:port of an MLflow tracking server (or sqlite:///path)."),
+    experiment: List[str] = typer.Option([], "--experiment", "-e", help="Only these experiments (repeatable)."),
+    registry: bool = typer.Option(True, "--registry/--no-registry", help="Also ingest the model registry."),
+    checkpoint_every: int = typer.Option(200, "--checkpoint-every", help="Runs per committed checkpoint."),
+) -> None:
+    """Experiments, runs (params, metrics, tags, notes, datasets, code) and the model registry."""
+    with service(ctx) as svc:
+        config = {
+            "tracking_uri": tracking_uri,
+            "experiments": tuple(experiment),
+            "registry": registry,
+            "checkpoint_every": checkpoint_every,
+        }
+        report = run_ingest(svc, "mlflow", config, tracking_uri)
+    if report.warning_count and report.new == report.changed == 0 and report.read == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources() -> None:
+    """List the source systems the memory can ingest, and why any is unavailable."""
+    from ingest.base import available_ingestors
+
+    for name, info in available_ingestors().items():
+        state = "[green]available[/]" if info.ingestor else f"[red]unavailable[/]: {info.error}"
+        console.print(f"{name:12} {state}")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    text: str = typer.Argument(..., help="What to look for, in plain words."),
+    project: List[str] = typer.Option([], "--project", "-p", help="Only these projects (repeatable)."),
+    kind: List[str] = typer.Option([], "--kind", "-k", help="Only these node kinds: run, model_version, … (repeatable)."),
+    source: List[str] = typer.Option([], "--source", help="Only these source systems, e.g. mlflow."),
+    person: List[str] = typer.Option([], "--person", help="Only work by these people."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only from this date on (YYYY-MM-DD)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only before this date."),
+    where: Optional[str] = typer.Option(None, "--where", "-w", help="Filter, e.g. \"metric.val_auc > 0.8 and param.optimizer = adam\"."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=1000, help="Number of results."),
+    group: bool = typer.Option(True, "--group/--no-group", help="Fold the runs of one swept idea into one result."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable hits."),
+) -> None:
+    """Hybrid (BM25 + embedding) search over every experiment, model and dataset."""
+    with errors():
+        query_since, query_until = parse_when(since, "--since"), parse_when(until, "--until")
+    with service(ctx) as svc:
+        query = svc.build_query(
+            text, projects=project, kinds=kind, sources=source, people=person, since=query_since,
+            until=query_until, where=where, limit=limit, group=group,
+        )
+        result = svc.search(query)
+    if as_json:
+        print(json.dumps({"query": text, "count": len(result.hits), "hits": [h.to_dict() for h in result.hits]}, indent=2))
+        return
+    if not result.hits:
+        console.print("No results. Try fewer filters or other words; `xmem stats` shows what the memory holds.")
+        return
+    console.print(render.search_table(result))
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    urn: str = typer.Argument(..., help="The node's URN (from search results)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the node as JSON."),
+) -> None:
+    """A node with its params, metrics, tags, neighbours and lifecycle events."""
+    with service(ctx) as svc:
+        view = svc.show(urn)
+    if as_json:
+        print(json.dumps({
+            "node": view.node.model_dump(mode="json"),
+            "neighbours": [{"edge": e.model_dump(mode="json"), "node": n.urn} for e, n in view.neighbours],
+            "events": [e.model_dump(mode="json") for e in view.events],
+        }, indent=2))
+        return
+    for part in render.node_view(view):
+        console.print(part)
+
+
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    urn: str = typer.Argument(..., help="Where to start."),
+    up: bool = typer.Option(False, "--up", help="What it was made from (default)."),
+    down: bool = typer.Option(False, "--down", help="What was made from it."),
+    depth: int = typer.Option(5, "--depth", "-d", min=1, max=50, help="How many hops."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The graph as it was at this moment (ISO date/time)."),
+    as_json: bool = typer.Option(False, "--json", help="Print nodes and edges as JSON."),
+) -> None:
+    """The lineage subgraph of a node, upstream or downstream."""
+    if up and down:
+        err_console.print("[red]error:[/] choose one of --up and --down")
+        raise typer.Exit(2)
+    with errors():
+        moment = parse_when(as_of, "--as-of")
+    with service(ctx) as svc:
+        graph = svc.lineage(urn, direction="down" if down else "up", depth=depth, as_of=moment)
+    if as_json:
+        print(json.dumps({
+            "root": graph.root,
+            "direction": graph.direction,
+            "nodes": [{**n.model_dump(mode="json"), "depth": graph.depth_of.get(u)} for u, n in sorted(graph.nodes.items())],
+            "edges": [e.model_dump(mode="json") for e in graph.edges],
+        }, indent=2))
+        return
+    console.print(render.lineage_tree(graph))
+
+
+@app.command()
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Counts per kind and source, index size and backlog, last sync per source."""
+    with service(ctx) as svc:
+        figures = svc.stats()
+    if as_json:
+        print(json.dumps({
+            "nodes": [{"kind": k, "source": s, "count": n} for (k, s), n in sorted(figures.store.nodes_by_kind_and_system.items())],
+            "edges": figures.store.edges,
+            "events": figures.store.events,
+            "tombstones": figures.store.deleted,
+            "indexed_documents": figures.indexed_documents,
+            "index_bytes": figures.index_bytes,
+            "index_backlog": figures.store.index_backlog,
+            "sources": [{"source": s.source_key, "last_sync_at": s.last_sync_at.isoformat() if s.last_sync_at else None,
+                         "last_report": s.last_report} for s in figures.store.syncs],
+        }, indent=2, default=str))
+        return
+    for table in render.stats_tables(figures):
+        console.print(table)
+
+
+@app.command()
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the search index from the graph (unchanged texts reuse their cached embeddings)."""
+    with service(ctx) as svc, _progress() as progress:
+        task = progress.add_task("reindex", total=None, rate="")
+        written = svc.reindex(on_progress=lambda _w, n: progress.update(task, completed=n, rate="—"))
+    console.print(f"Indexed {written:,} documents.")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    port: int = typer.Option(5055, "--port", help="Port of the demo MLflow tracking server (loopback)."),
+    scale: float = typer.Option(1.0, "--scale", min=0.05, max=20, help="Multiply the number of demo runs."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (the demo is deterministic)."),
+    serve: bool = typer.Option(False, "--serve/--no-serve", help="Keep the MLflow server running until Ctrl-C."),
+) -> None:
+    """Build a realistic demo organization in a local MLflow server and ingest it."""
+    from memory.demo.runner import run_demo
+
+    with errors():
+        run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console)
+
+
+def entrypoint() -> None:  # pragma: no cover - console script shim
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,152 @@
+"""The ``SearchIndex`` interface and the values it indexes and returns.
+
+Backends implement the lexical and vector retrievers; fusion, snippets and grouping are
+computed here, identically for every backend (:mod:`memory.index.fusion`).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+import numpy as np
+
+from memory.query.ast import Expr, SearchQuery
+
+
+@dataclass
+class SearchDocument:
+    """The searchable view of one node.
+
+    ``text`` is prose and is embedded; ``lexical`` (params, metric names, tag values) is
+    matched by BM25 only; ``params``/``metrics``/``tags`` serve typed filters.
+    """
+
+    urn: str
+    kind: str
+    name: str
+    source: str
+    source_id: str
+    text: str
+    lexical: str = ""
+    project: str | None = None
+    source_url: str | None = None
+    status: str | None = None
+    person: str | None = None
+    time: datetime | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    outcome: dict[str, Any] = field(default_factory=dict)
+    group_key: str | None = None
+    vector: np.ndarray | None = None
+
+    def filter_view(self) -> dict[str, Any]:
+        """The mapping the reference evaluator sees (same fields the backends filter on)."""
+        return {
+            "kind": self.kind,
+            "project": self.project,
+            "source": self.source,
+            "status": self.status,
+            "person": self.person,
+            "name": self.name,
+            "outcome": self.outcome.get("verdict"),
+            "time": self.time,
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One retriever's candidate: a document id with its rank-ordering score."""
+
+    urn: str
+    score: float
+
+
+@dataclass
+class Hit:
+    urn: str
+    kind: str
+    title: str
+    source: str
+    source_id: str
+    source_url: str | None
+    project: str | None
+    time: datetime | None
+    person: str | None
+    status: str | None
+    snippet: str
+    highlights: list[str]
+    outcome: dict[str, Any]
+    score: float
+    lexical_rank: int | None = None
+    vector_rank: int | None = None
+    group_size: int = 1
+    group_members: list[str] = field(default_factory=list)
+    group_outcomes: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["time"] = self.time.isoformat() if self.time else None
+        return data
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    hits: list[Hit]
+    total_candidates: int
+    backend: str
+
+
+class SearchIndex(abc.ABC):
+    """A search backend. ``index``/``delete`` keep it in step with the graph; ``search`` answers."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def index(self, docs: Sequence[SearchDocument]) -> None:
+        """Insert or replace documents (``vector`` must be set)."""
+
+    @abc.abstractmethod
+    def delete(self, urns: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
+        """BM25 candidates, best first."""
+
+    @abc.abstractmethod
+    def vector(self, vector: np.ndarray, filter: Expr | None, k: int) -> list[Ranked]:
+        """Nearest neighbours by cosine similarity among documents matching ``filter``, best first."""
+
+    @abc.abstractmethod
+    def browse(self, filter: Expr | None, k: int) -> list[Ranked]:
+        """Documents matching ``filter``, newest first (a search without text)."""
+
+    @abc.abstractmethod
+    def get_documents(self, urns: Sequence[str], *, with_vectors: bool = False) -> dict[str, SearchDocument]: ...
+
+    @abc.abstractmethod
+    def count(self) -> int: ...
+
+    @abc.abstractmethod
+    def all_urns(self) -> set[str]: ...
+
+    def size_bytes(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        """Make everything indexed so far durable."""
+
+    def close(self) -> None:
+        self.flush()
+
+    def search(self, query: SearchQuery, query_vector: np.ndarray | None) -> SearchResult:
+        from memory.index.fusion import hybrid_search
+
+        return hybrid_search(self, query, query_vector)

@@ -1,0 +1,114 @@
+"""Derive a node's search document: prose to embed, fields to match lexically, values to filter.
+
+Params and metric values stay out of the embedded text (they are matched lexically and
+by filters), so the runs of a sweep share most of their text and are embedded once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory.entities import Edge, Node
+from memory.index.base import SearchDocument
+
+_KIND_LABEL = {
+    "run": "Experiment run",
+    "model": "Registered model",
+    "model_version": "Model version",
+    "dataset": "Dataset",
+    "dataset_version": "Dataset version",
+    "project": "Project",
+    "person": "Person",
+    "code_version": "Code version",
+    "job": "Pipeline job",
+    "job_run": "Pipeline run",
+    "feature_view": "Feature view",
+    "evaluation": "Evaluation",
+}
+#: how a neighbour is described in a document, by edge kind and direction
+_LINK_WORDS = {
+    ("used", True): "trained on dataset",
+    ("produced", True): "produced model",
+    ("produced", False): "produced by run",
+    ("version_of", True): "version of",
+    ("child_of", True): "child of run",
+    ("child_of", False): "parent of run",
+    ("used_features", True): "used features",
+}
+
+
+def _outcome_sentence(outcome: dict[str, Any]) -> str:
+    verdict = outcome.get("verdict")
+    metric = outcome.get("metric")
+    if not verdict or not metric:
+        return ""
+    if verdict == "baseline":
+        return f"This is the baseline for {metric}."
+    if verdict in ("better", "worse"):
+        return f"Outcome: {verdict} than the baseline on {metric}."
+    return ""
+
+
+def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDocument:
+    props = node.properties
+    params = {str(k): str(v) for k, v in (props.get("params") or {}).items()}
+    metrics = {str(k): float(v) for k, v in (props.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    tags = {str(k): str(v) for k, v in (props.get("tags") or {}).items()}
+    outcome = dict(props.get("outcome") or {})
+    status = props.get("status")
+
+    prose = [f"{_KIND_LABEL.get(node.kind.value, node.kind.value)}: {node.name}."]
+    if node.project:
+        prose.append(f"Project {node.project}.")
+    for text in (node.description, props.get("notes")):
+        if text and text.strip():
+            prose.append(text.strip())
+    if status and status not in ("FINISHED", "READY"):
+        prose.append(f"Status {status.lower()}.")
+    if props.get("stage") and props["stage"] != "None":
+        prose.append(f"Stage {props['stage']}.")
+    if props.get("aliases"):
+        prose.append("Aliases: " + ", ".join(props["aliases"]) + ".")
+    prose_tags = [f"{k}: {v}" for k, v in sorted(tags.items()) if len(v) < 80]
+    if prose_tags:
+        prose.append("Tags: " + "; ".join(prose_tags) + ".")
+    links: dict[str, list[str]] = {}
+    group_key = None
+    for edge, other in neighbours:
+        outgoing = edge.src == node.urn
+        words = _LINK_WORDS.get((edge.kind.value, outgoing))
+        if words:
+            links.setdefault(words, []).append(other.name)
+        if edge.kind.value == "child_of" and outgoing:
+            group_key = other.urn
+    for words, names in sorted(links.items()):
+        prose.append(f"{words[0].upper()}{words[1:]} {', '.join(sorted(set(names))[:10])}.")
+    outcome_text = _outcome_sentence(outcome)
+    if outcome_text:
+        prose.append(outcome_text)
+
+    lexical = " ".join(
+        [f"{k} {v}" for k, v in sorted(params.items())]
+        + sorted(metrics)
+        + ([f"commit {props['git_commit']}"] if props.get("git_commit") else [])
+        + [node.source.id]
+    )
+    return SearchDocument(
+        urn=node.urn,
+        kind=node.kind.value,
+        name=node.name,
+        source=node.source.system,
+        source_id=node.source.id,
+        source_url=node.source.url,
+        text=" ".join(prose),
+        lexical=lexical,
+        project=node.project,
+        status=status,
+        person=props.get("person"),
+        time=node.created_at,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        outcome=outcome,
+        group_key=group_key,
+    )

@@ -1,0 +1,150 @@
+"""Hybrid search, identical for every backend: reciprocal rank fusion, snippets, grouping.
+
+RRF (Cormack et al. 2009) scores a document ``sum(1 / (k + rank))`` over the rankers
+that returned it; it needs no score calibration between BM25 and cosine similarity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+
+from memory.index.base import Hit, Ranked, SearchDocument, SearchIndex, SearchResult
+from memory.query.ast import SearchQuery
+
+RRF_K = 60
+GROUP_SIMILARITY = 0.9
+
+STOPWORDS = frozenset(
+    """a an and any anybody anyone are as at be been by did do does for from had has have how i if in into is it
+    its me my no not of on or our so some than that the their them then there these they this to tried try trying
+    us was we were what when where which who whom why will with you your has've ever""".split()
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct lower-case words of ``text`` without stop words, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and word not in seen:
+            seen[word] = None
+    return list(seen)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[Ranked]], k: int = RRF_K) -> list[tuple[str, float, list[int | None]]]:
+    """Fused ``(urn, score, ranks per ranker)``, best first; ties broken by URN for determinism."""
+    scores: dict[str, float] = defaultdict(float)
+    ranks: dict[str, list[int | None]] = defaultdict(lambda: [None] * len(rankings))
+    for i, ranking in enumerate(rankings):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item.urn] += 1.0 / (k + rank)
+            ranks[item.urn][i] = rank
+    ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(urn, score, ranks[urn]) for urn, score in ordered]
+
+
+def _stem(word: str) -> str:
+    return word[:5] if len(word) > 5 else word
+
+
+def make_snippet(doc: SearchDocument, terms: Sequence[str], width: int = 220) -> tuple[str, list[str]]:
+    """The sentence of the document that shares most query terms, and the terms it matched."""
+    stems = {_stem(t) for t in terms}
+    body = " ".join(part for part in (doc.text, doc.lexical) if part)
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?;\n])\s+", body) if s.strip()] or [doc.name]
+    best, best_score, best_words = sentences[0], -1, []
+    for sentence in sentences:
+        words = [w for w in _WORD.findall(sentence.lower()) if _stem(w) in stems]
+        score = len(set(map(_stem, words)))
+        if score > best_score:
+            best, best_score, best_words = sentence, score, words
+    if len(best) > width:
+        first = min((best.lower().find(w) for w in best_words), default=0)
+        start = max(0, first - width // 3)
+        best = ("…" if start else "") + best[start : start + width].rstrip() + "…"
+    return best, sorted(set(best_words))
+
+
+def _name_stem(name: str) -> str:
+    return re.sub(r"[\d.]+", "#", name.lower())
+
+
+def _group(hits: list[Hit], docs: dict[str, SearchDocument]) -> list[Hit]:
+    """Fold near-identical hits (one idea swept over params) into their best-ranked member."""
+    leaders: list[Hit] = []
+    for hit in hits:
+        doc = docs[hit.urn]
+        home = None
+        for leader in leaders:
+            lead_doc = docs[leader.urn]
+            if (lead_doc.kind, lead_doc.project) != (doc.kind, doc.project):
+                continue
+            if doc.group_key and doc.group_key == lead_doc.group_key:
+                home = leader
+                break
+            if (
+                _name_stem(doc.name) == _name_stem(lead_doc.name)
+                and doc.vector is not None
+                and lead_doc.vector is not None
+                and float(np.dot(doc.vector, lead_doc.vector)) >= GROUP_SIMILARITY
+            ):
+                home = leader
+                break
+        if home is None:
+            hit.group_members = [hit.urn]
+            value = hit.outcome.get("value")
+            hit.group_outcomes = [value] if isinstance(value, (int, float)) else []
+            leaders.append(hit)
+        else:
+            home.group_size += 1
+            home.group_members.append(hit.urn)
+            value = hit.outcome.get("value")
+            if isinstance(value, (int, float)):
+                home.group_outcomes.append(value)
+    return leaders
+
+
+def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarray | None) -> SearchResult:
+    terms = query_terms(query.text)
+    rankings: list[list[Ranked]] = []
+    if query.text.strip():
+        rankings.append(index.lexical(query.text, query.filter, query.candidates) if terms else [])
+        rankings.append(index.vector(query_vector, query.filter, query.candidates) if query_vector is not None else [])
+    else:
+        rankings.append(index.browse(query.filter, query.candidates))
+    fused = reciprocal_rank_fusion(rankings)
+    pool = fused[: max(query.limit * 10, 50) if query.group else query.limit]
+    docs = index.get_documents([urn for urn, _, _ in pool], with_vectors=query.group)
+    hits: list[Hit] = []
+    for urn, score, ranks in pool:
+        doc = docs.get(urn)
+        if doc is None:
+            continue
+        snippet, highlights = make_snippet(doc, terms)
+        hits.append(
+            Hit(
+                urn=doc.urn,
+                kind=doc.kind,
+                title=doc.name,
+                source=doc.source,
+                source_id=doc.source_id,
+                source_url=doc.source_url,
+                project=doc.project,
+                time=doc.time,
+                person=doc.person,
+                status=doc.status,
+                snippet=snippet,
+                highlights=highlights,
+                outcome=dict(doc.outcome),
+                score=round(score, 6),
+                lexical_rank=ranks[0] if query.text.strip() else None,
+                vector_rank=ranks[1] if len(ranks) > 1 else None,
+            )
+        )
+    if query.group:
+        hits = _group(hits, docs)
+    return SearchResult(query=query, hits=hits[: query.limit], total_candidates=len(fused), backend=index.name)

