@@ -24,6 +24,8 @@ from memory.redact import redact_records
 from memory.settings import Settings
 from memory.store import GraphStore, Lineage, SqlGraphStore, StoreStats
 
+__all__ = ["IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "list_sources"]
+
 #: node kinds that get no search document (they are found through their neighbours)
 UNINDEXED_KINDS = frozenset({"person", "code_version"})
 
@@ -44,6 +46,11 @@ class MemoryStats:
     index_bytes: int
     index_backend: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def list_sources() -> dict[str, str | None]:
+    """Every source system the memory can ingest, with the reason when one is unavailable."""
+    return {name: info.error for name, info in available_ingestors().items()}
 
 
 class MemoryService:

@@ -130,10 +130,10 @@ def ingest_mlflow(
 @app.command()
 def sources() -> None:
     """List the source systems the memory can ingest, and why any is unavailable."""
-    from ingest.base import available_ingestors
+    from memory.service import list_sources
 
-    for name, info in available_ingestors().items():
-        state = "[green]available[/]" if info.ingestor else f"[red]unavailable[/]: {info.error}"
+    for name, error in list_sources().items():
+        state = f"[red]unavailable[/]: {error}" if error else "[green]available[/]"
         console.print(f"{name:12} {state}")
 
 

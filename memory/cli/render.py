@@ -14,8 +14,7 @@ from rich.tree import Tree
 
 
 from memory.index import SearchResult
-from memory.service import IngestReport, MemoryStats, NodeView
-from memory.store import Lineage
+from memory.service import IngestReport, Lineage, MemoryStats, NodeView
 
 
 def when(value: datetime | None) -> str:

@@ -131,7 +131,11 @@ class _Parser:
             text = tok.text
         else:
             raise self.error("expected a field such as metric.val_auc or project", tok)
-        head, _, rest = text.partition(".")
+        head, dot, rest = text.partition(".")
+        if head.lower() in _NAMESPACES and dot and not rest:
+            raise self.error(
+                f"{head}. needs a name", tok, hint=f"e.g. {head}.val_auc; put names with spaces in backticks: `{head}.my name`"
+            )
         try:
             if head.lower() in _NAMESPACES and rest:
                 return FieldRef(_NAMESPACES[head.lower()], rest)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The demo organization: generated deterministically, logged through the real MLflow client."""

