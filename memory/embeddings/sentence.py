@@ -47,6 +47,9 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
 
                 self._model = SentenceTransformer(self.path, device=self.device, local_files_only=True)
         return self._model
