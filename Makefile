@@ -1,0 +1,36 @@
+# Experiment Memory — everything a fresh machine needs is installed from here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+XMEM_HOME ?= $(CURDIR)/.xmem
+PORT   ?= 5055
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# pip keeps its wheel cache: torch and friends are downloaded once per machine
+	$(BIN)/python -m pip install --quiet -e '.[test,mlflow]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## Build the demo organization in a local MLflow server, ingest it, and keep serving it.
+demo: install
+	$(BIN)/xmem --home $(XMEM_HOME) demo --port $(PORT) --serve
+
+## Every test, with the real services they need (MLflow server started by the fixtures).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmarks (not tests): one JSON line per figure, in bench/results/.
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .xmem .pytest_cache
