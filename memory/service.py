@@ -107,16 +107,18 @@ class MemoryService:
             state = self.store.get_source_state(ingestor.source_key)
             cursor = dict(state.cursor)
             batch: list[Record] = []
+            shown = time.monotonic()
             for record in redact_records(ingestor.records(state)):
                 if isinstance(record, Checkpoint):
                     self._commit(ingestor, batch, record.cursor, report)
                     cursor = record.cursor
                     batch = []
                     self.index_pending()
-                    if on_progress:
-                        on_progress("read", report.read)
                 else:
                     batch.append(record)
+                if on_progress and time.monotonic() - shown > 0.2:
+                    on_progress("read", report.read)
+                    shown = time.monotonic()
             self._commit(ingestor, batch, None, report)
             self.index_pending()
             report.embedded = self.embedder.computed - embed_before[0]

@@ -15,7 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import bindparam, create_engine, event, func, or_, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from sqlalchemy.orm import Session, sessionmaker
 
 from memory.entities import (
@@ -30,7 +31,7 @@ from memory.entities import (
     SourceState,
     Tombstone,
 )
-from memory.errors import BackendUnavailable, NotFound
+from memory.errors import BackendUnavailable, Conflict, NotFound
 from memory.store.base import (
     CONSUMES,
     HUB_EDGES,
@@ -46,6 +47,22 @@ from memory.store.base import (
 from memory.store.models import EdgeRow, EventRow, NodeRow, SyncStateRow, UtcDateTime
 
 _CHUNK = 500
+_ATTEMPTS = 8
+#: PostgreSQL deadlock / serialization failure; SQLite busy
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}
+
+
+class _Transient(Exception):
+    """A write lost a race with a concurrent writer; the whole transaction is retried."""
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a concurrent writer inserted the same key first: re-read and apply again
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig)
 
 
 def _utcnow() -> datetime:
@@ -108,12 +125,13 @@ class SqlGraphStore(GraphStore):
         try:
             yield session
             session.commit()
-        except OperationalError as exc:
+        except (IntegrityError, OperationalError) as exc:
             session.rollback()
+            if _is_transient(exc):
+                raise _Transient(str(exc.orig)) from exc
+            if isinstance(exc, IntegrityError):
+                raise Conflict(f"graph store conflict: {exc.orig}") from None
             raise BackendUnavailable(f"graph store error: {exc.orig}") from None
-        except SQLAlchemyError:
-            session.rollback()
-            raise
         except BaseException:
             session.rollback()
             raise
@@ -125,6 +143,28 @@ class SqlGraphStore(GraphStore):
 
     # -- writes
     def apply(
+        self, source_key: str, system: str, records: Sequence[Record], cursor: dict[str, Any] | None
+    ) -> ApplyResult:
+        """Apply in one transaction; a transaction that lost a race with another writer is retried."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            reraise=True,
+        ):
+            with attempt:
+                try:
+                    return self._apply_once(source_key, system, records, cursor)
+                except _Transient:
+                    if attempt.retry_state.attempt_number >= _ATTEMPTS:
+                        raise Conflict(
+                            f"gave up writing a batch of {source_key} after {_ATTEMPTS} attempts (concurrent writers)",
+                            hint="run the ingest again: it resumes from its last checkpoint",
+                        ) from None
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_once(
         self, source_key: str, system: str, records: Sequence[Record], cursor: dict[str, Any] | None
     ) -> ApplyResult:
         result = ApplyResult()
@@ -417,9 +457,9 @@ class SqlGraphStore(GraphStore):
         sql = text(
             f"""
             WITH RECURSIVE walk(urn, depth) AS (
-              SELECT :root, 0
+              SELECT CAST(:root AS VARCHAR(1024)), 0
               UNION
-              SELECT CASE WHEN e.src = w.urn THEN e.dst ELSE e.src END, w.depth + 1
+              SELECT CAST(CASE WHEN e.src = w.urn THEN e.dst ELSE e.src END AS VARCHAR(1024)), w.depth + 1
               FROM walk w JOIN edges e
                 ON (e.src = w.urn AND e.kind IN :forward) OR (e.dst = w.urn AND e.kind IN :backward)
               WHERE w.depth < :depth AND {live}

@@ -25,20 +25,29 @@ def _backends() -> list[str]:
 
 
 @pytest.fixture(params=_backends())
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty graph database on each backend."""
     if request.param == "sqlite":
-        graph = SqlGraphStore(f"sqlite:///{tmp_path / 'graph.db'}")
-    else:  # a fresh schema per test on the configured server
-        import uuid
+        yield f"sqlite:///{tmp_path / 'graph.db'}"
+        return
+    import uuid
 
-        from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine, text
 
-        base = os.environ["XMEM_TEST_POSTGRES_URL"]
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        graph = SqlGraphStore(base.rsplit("/", 1)[0] + "/" + name)
+    base = os.environ["XMEM_TEST_POSTGRES_URL"]
+    name = f"xmem_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[GraphStore]:
+    graph = SqlGraphStore(store_url)
     yield graph
     graph.close()
 
@@ -193,8 +202,40 @@ def test_stats_count_by_kind_and_system(store: GraphStore) -> None:
     assert stats.syncs[0].last_report == {"read": 4} and stats.syncs[0].last_sync_at is not None
 
 
-def test_reopening_keeps_everything(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'g.db'}"
+def _ingest_in_process(url: str, worker: int, batches: int) -> None:
+    """One of two concurrent ingestors: its own runs, plus people and code both of them upsert."""
+    graph = SqlGraphStore(url)
+    for b in range(batches):
+        records: list[object] = []
+        for i in range(10):
+            run = f"t://w{worker}/r{b}-{i}"
+            person, code = f"t://person/{i % 3}", f"t://code/{(b + i) % 4}"
+            records += [
+                node(run), node(person, NodeKind.person), node(code, NodeKind.code_version),
+                edge(run, EdgeKind.by, person), edge(run, EdgeKind.ran_code, code),
+            ]
+        graph.apply(f"test:w{worker}", "test", records, {"batch": b})
+    graph.close()
+
+
+def test_concurrent_ingestors_neither_deadlock_nor_duplicate(store: GraphStore, store_url: str) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_ingest_in_process, args=(store_url, w, 15)) for w in (1, 2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=180)
+        assert process.exitcode == 0
+    stats = store.stats()
+    assert stats.nodes_by_kind_and_system == {("run", "test"): 300, ("person", "test"): 3, ("code_version", "test"): 4}
+    assert stats.edges == 600
+    assert {s.source_key: s.cursor for s in stats.syncs} == {"test:w1": {"batch": 14}, "test:w2": {"batch": 14}}
+
+
+def test_reopening_keeps_everything(store_url: str) -> None:
+    url = store_url
     first = SqlGraphStore(url)
     first.apply(KEY, "test", model_chain(), {"c": 1})
     dump = first.dump()
