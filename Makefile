@@ -7,7 +7,7 @@ XMEM_HOME ?= $(CURDIR)/.xmem
 PORT   ?= 5055
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test services bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ install: $(STAMP)
 demo: install
 	$(BIN)/xmem --home $(XMEM_HOME) demo --port $(PORT) --serve
 
-## Every test, with the real services they need (MLflow server started by the fixtures).
+## Every test, with the real services they need: PostgreSQL and Elasticsearch started here,
+## MLflow servers started by the test fixtures.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/services.sh start
+	set -a && . ./.services.env && set +a && $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Start PostgreSQL and Elasticsearch on loopback (settings written to .services.env).
+services:
+	bash scripts/services.sh start
 
 ## Benchmarks (not tests): one JSON line per figure, in bench/results/.
 bench: install

@@ -44,6 +44,7 @@ class IngestReport:
     embed_seconds: float = 0.0
     seconds: float = 0.0
     resumed: bool = False
+    index_unavailable: str | None = None
     warnings: dict[str, IngestWarning] = field(default_factory=dict)
 
     def warn(self, title: str, message: str, context: str | None = None) -> None:

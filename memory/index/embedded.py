@@ -24,7 +24,7 @@ import numpy as np
 from usearch.index import Index, MetricKind
 
 from memory.index.base import Ranked, SearchDocument, SearchIndex
-from memory.index.fusion import query_terms
+from memory.index.analysis import ANALYSIS_VERSION, analyze, query_stems
 from memory.index.sqlite_filter import register_functions, to_sql
 from memory.query.ast import Expr
 
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_vec_gen ON docs(vec_gen);
 CREATE INDEX IF NOT EXISTS docs_time ON docs(time);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(name, text, lexical, tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(name, text, lexical, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS vec_deletions (key INTEGER NOT NULL, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -75,6 +75,7 @@ class EmbeddedIndex(SearchIndex):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         register_functions(self._db)
+        self._reanalyze_if_needed()
         self._connectivity = connectivity
         self._expansion_search = expansion_search
         self._hnsw: Index | None = None
@@ -87,6 +88,20 @@ class EmbeddedIndex(SearchIndex):
 
     def _set_meta(self, key: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
+
+    def _reanalyze_if_needed(self) -> None:
+        """Rebuild the FTS table from the stored documents when the text analysis changed."""
+        if self._meta("analysis_version") == ANALYSIS_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DELETE FROM docs_fts")
+        rows = self._db.execute("SELECT rowid, name, text, lexical FROM docs").fetchall()
+        self._db.executemany(
+            "INSERT INTO docs_fts (rowid, name, text, lexical) VALUES (?, ?, ?, ?)",
+            [(r[0], analyze(r[1] or ""), analyze(r[2] or ""), analyze(r[3] or "")) for r in rows],
+        )
+        self._set_meta("analysis_version", ANALYSIS_VERSION)
+        self._db.execute("COMMIT")
 
     @property
     def generation(self) -> int:
@@ -159,7 +174,7 @@ class EmbeddedIndex(SearchIndex):
                     self._db.execute("DELETE FROM docs_fts WHERE rowid = ?", (rowid,))
                     self._db.execute(
                         "INSERT INTO docs_fts (rowid, name, text, lexical) VALUES (?, ?, ?, ?)",
-                        (rowid, doc.name, doc.text, doc.lexical),
+                        (rowid, analyze(doc.name), analyze(doc.text), analyze(doc.lexical)),
                     )
                     keys.append(rowid)
                     vectors.append(vector)
@@ -224,10 +239,10 @@ class EmbeddedIndex(SearchIndex):
         return "1" if filter is None else to_sql(filter, params)
 
     def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
-        terms = query_terms(text)
+        terms = query_stems(text)
         if not terms:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)  # terms are word characters only
+        match = " OR ".join(f'"{t}"' for t in terms)  # stems are word characters only
         params: list[Any] = [*BM25_WEIGHTS, match]
         where = self._where(filter, params)
         params.append(k)

@@ -12,26 +12,19 @@ from typing import Sequence
 
 import numpy as np
 
+from memory.index.analysis import STOPWORDS, words
 from memory.index.base import Hit, Ranked, SearchDocument, SearchIndex, SearchResult
 from memory.query.ast import SearchQuery
 
 RRF_K = 60
 GROUP_SIMILARITY = 0.9
 
-STOPWORDS = frozenset(
-    """a an and any anybody anyone are as at be been by did do does for from had has have how i if in into is it
-    its me my no not of on or our so some than that the their them then there these they this to tried try trying
-    us was we were what when where which who whom why will with you your has've ever""".split()
-)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
 def query_terms(text: str) -> list[str]:
-    """Distinct lower-case words of ``text`` without stop words, in order."""
+    """Distinct lower-case words of ``text`` without stop words, in order (for snippets)."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(text.lower()):
-        if word not in STOPWORDS and word not in seen:
-            seen[word] = None
+    for word in words(text):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
     return list(seen)
 
 
@@ -58,10 +51,10 @@ def make_snippet(doc: SearchDocument, terms: Sequence[str], width: int = 220) ->
     sentences = [s.strip() for s in re.split(r"(?<=[.!?;\n])\s+", body) if s.strip()] or [doc.name]
     best, best_score, best_words = sentences[0], -1, []
     for sentence in sentences:
-        words = [w for w in _WORD.findall(sentence.lower()) if _stem(w) in stems]
-        score = len(set(map(_stem, words)))
+        matched = [w for w in words(sentence) if _stem(w) in stems]
+        score = len(set(map(_stem, matched)))
         if score > best_score:
-            best, best_score, best_words = sentence, score, words
+            best, best_score, best_words = sentence, score, matched
     if len(best) > width:
         first = min((best.lower().find(w) for w in best_words), default=0)
         start = max(0, first - width // 3)

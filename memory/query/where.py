@@ -181,7 +181,15 @@ class _Parser:
             raise self.error(f"expected an operator after {field}", tok, hint="use one of = != > >= < <= ~ in")
         self.take()
         op = "=" if tok.text == "==" else tok.text
-        return Compare(field, op, self.value(field))  # type: ignore[arg-type]
+        value_tok = self.peek()
+        value = self.value(field)
+        if op == "~" and not isinstance(value, str):
+            value = value_tok.text  # "contains" is a text operation
+        if field.namespace == "metric" and not isinstance(value, float):
+            raise self.error(
+                f"{field} compares to numbers, not {value_tok.text!r}", value_tok, hint=f"e.g. {field} > 0.8"
+            )
+        return Compare(field, op, value)  # type: ignore[arg-type]
 
 
 def parse_where(source: str) -> Expr:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,15 +19,26 @@ T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 
 def _backends() -> list[str]:
-    return ["embedded"]
+    found = ["embedded"]
+    if os.environ.get("XMEM_TEST_ELASTICSEARCH_URL"):
+        found.append("elasticsearch")
+    return found
 
 
 @pytest.fixture(params=_backends())
 def open_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], SearchIndex]]:
+    """Opens the same (initially empty) index again each call, as a restarted process would."""
     opened: list[SearchIndex] = []
+    if request.param == "elasticsearch":
+        url, alias = request.getfixturevalue("elasticsearch_url"), request.getfixturevalue("es_alias")
 
     def factory() -> SearchIndex:
-        index = EmbeddedIndex(tmp_path / "index")
+        if request.param == "embedded":
+            index: SearchIndex = EmbeddedIndex(tmp_path / "index")
+        else:
+            from memory.index.elastic import ElasticsearchIndex
+
+            index = ElasticsearchIndex(url, alias=alias)
         opened.append(index)
         return index
 

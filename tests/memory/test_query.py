@@ -43,6 +43,8 @@ def test_parses_in_not_parentheses_and_dates() -> None:
         ("metric.x = 1 param.y = 2", 13, "unexpected 'param.y'"),
         ("time > yesterday-ish", 7, "is not a date"),
         ("metric.'x' = 1", 0, "metric. needs a name"),
+        ("metric.val_auc = high", 17, "metric.val_auc compares to numbers"),
+        ("metric.val_auc ~ 8", 17, "metric.val_auc compares to numbers"),
     ],
 )
 def test_malformed_filters_say_where(source: str, position: int, fragment: str) -> None:

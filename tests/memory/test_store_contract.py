@@ -25,24 +25,11 @@ def _backends() -> list[str]:
 
 
 @pytest.fixture(params=_backends())
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URL to an empty graph database on each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'graph.db'}"
-        return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    base = os.environ["XMEM_TEST_POSTGRES_URL"]
-    name = f"xmem_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'graph.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

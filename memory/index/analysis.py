@@ -1,0 +1,48 @@
+"""Text analysis shared by every backend: the same tokens reach SQLite FTS5 and Elasticsearch.
+
+Words are split on anything that is not a letter or digit (``label_smoothing`` → ``label``,
+``smoothing``), folded to lower case without diacritics, and Porter-stemmed. Backends
+index the analysed text with a plain whitespace/unicode tokenizer, so BM25 sees identical
+terms on both.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import snowballstemmer
+
+ANALYSIS_VERSION = "1"
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an and any anybody anyone are as at be been by did do does for from had has have how i if in into is it
+    its me my no not of on or our so some than that the their them then there these they this to tried try trying
+    us was we were what when where which who whom why will with you your ever""".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("porter")
+
+
+def words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    return _WORD.findall(folded)
+
+
+def analyze(text: str) -> str:
+    """The indexed form of ``text``: stemmed words separated by spaces."""
+    return " ".join(_stemmer().stemWords(words(text)))
+
+
+def query_stems(text: str) -> list[str]:
+    """Distinct stems of the query's words, stop words removed, in order."""
+    seen: dict[str, None] = {}
+    kept = [w for w in words(text) if w not in STOPWORDS]
+    for stem in _stemmer().stemWords(kept):
+        seen.setdefault(stem, None)
+    return list(seen)
