@@ -8,7 +8,7 @@ through the store's outbox, and answers searches, node pages, lineage and stats.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
@@ -42,10 +42,10 @@ class NodeView:
 @dataclass
 class MemoryStats:
     store: StoreStats
-    indexed_documents: int
-    index_bytes: int
+    indexed_documents: int | None
+    index_bytes: int | None
     index_backend: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    index_error: str | None = None
 
 
 def open_index(settings: Settings, backend: str | None = None) -> SearchIndex:
@@ -269,9 +269,15 @@ class MemoryService:
         return walk(urn, depth=depth, as_of=as_of)
 
     def stats(self) -> MemoryStats:
+        """Graph figures always; index figures when the index answers (else the reason it does not)."""
+        try:
+            documents, size, error = self.index.count(), self.index.size_bytes(), None
+        except BackendUnavailable as exc:
+            documents, size, error = None, None, str(exc)
         return MemoryStats(
             store=self.store.stats(),
-            indexed_documents=self.index.count(),
-            index_bytes=self.index.size_bytes(),
+            indexed_documents=documents,
+            index_bytes=size,
             index_backend=self.index.name,
+            index_error=error,
         )

@@ -193,8 +193,11 @@ def stats_tables(stats: MemoryStats) -> list[Table]:
     totals.add_row("live edges", f"{stats.store.edges:,}")
     totals.add_row("events", f"{stats.store.events:,}")
     totals.add_row("tombstones", f"{stats.store.deleted:,}")
-    totals.add_row("indexed documents", f"{stats.indexed_documents:,} ({stats.index_backend})")
-    totals.add_row("index size", f"{stats.index_bytes / 1e6:.1f} MB")
+    if stats.index_error:
+        totals.add_row("search index", f"[red]unavailable[/] ({stats.index_backend}): {stats.index_error}")
+    else:
+        totals.add_row("indexed documents", f"{stats.indexed_documents:,} ({stats.index_backend})")
+        totals.add_row("index size", f"{(stats.index_bytes or 0) / 1e6:.1f} MB")
     totals.add_row("index backlog", f"{stats.store.index_backlog:,}")
     syncs = Table(title="Sources", title_justify="left")
     syncs.add_column("source")

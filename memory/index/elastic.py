@@ -132,10 +132,14 @@ class ElasticsearchIndex(SearchIndex):
                 hint="check XMEM_ELASTICSEARCH_USERNAME / XMEM_ELASTICSEARCH_PASSWORD / XMEM_ELASTICSEARCH_API_KEY",
             ) from None
         except (EsConnectionError, TransportError) as exc:
-            raise BackendUnavailable(
-                f"Elasticsearch at {self.url} is unreachable during {what}: {exc}",
-                hint="check XMEM_ELASTICSEARCH_URL; documents stay queued (`xmem stats` shows the backlog)",
-            ) from None
+            raise self._unreachable(what, exc) from None
+
+    def _unreachable(self, what: str, exc: Exception) -> BackendUnavailable:
+        reason = getattr(exc, "message", None) or type(exc).__name__
+        return BackendUnavailable(
+            f"Elasticsearch at {self.url} is unreachable ({what}: {reason})",
+            hint="check XMEM_ELASTICSEARCH_URL; ingested documents stay queued until `xmem reindex --pending`",
+        )
 
     def check(self) -> None:
         """Fail with a one-line error naming the setting when the server is wrong or unreachable."""
@@ -148,8 +152,10 @@ class ElasticsearchIndex(SearchIndex):
                 aliases = self.client.indices.get_alias(name=self.alias)
             except NotFoundError:
                 return None
+            except AuthenticationException:
+                return self._call("the alias lookup", self.client.cluster.health)  # raises the credentials error
             except (EsConnectionError, TransportError) as exc:
-                raise BackendUnavailable(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
+                raise self._unreachable("alias lookup", exc) from None
             self._index_name = sorted(aliases)[-1] if aliases else None
         return self._index_name
 
@@ -167,8 +173,12 @@ class ElasticsearchIndex(SearchIndex):
         self._call("index creation", self.client.indices.create, index=name, settings=SETTINGS, mappings=mapping(dimension))
         actions: list[dict[str, Any]] = [{"add": {"index": name, "alias": self.alias}}]
         if current is not None:
-            # client-side copy (scan + bulk): works without the server's reindex module
-            self._call("migration", helpers.reindex, self.client, current, name)
+            # client-side copy (scan + bulk): works without the server's reindex and data-stream modules
+            copy = (
+                {"_op_type": "index", "_index": name, "_id": hit["_id"], "_source": hit["_source"]}
+                for hit in helpers.scan(self.client, index=current, query={"query": {"match_all": {}}})
+            )
+            self._call("migration", helpers.bulk, self.client, copy, chunk_size=500)
             self._call("refresh", self.client.indices.refresh, index=name)
             actions.insert(0, {"remove": {"index": current, "alias": self.alias}})
         self._call("alias swap", self.client.indices.update_aliases, actions=actions)
