@@ -79,8 +79,9 @@ def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDoc
         words = _LINK_WORDS.get((edge.kind.value, outgoing))
         if words:
             links.setdefault(words, []).append(other.name)
-        if edge.kind.value == "child_of" and outgoing:
-            group_key = other.urn
+        if edge.kind.value == "child_of":
+            # a sweep's trials and its parent run fold into one search result
+            group_key = other.urn if outgoing else (group_key or node.urn)
     for words, names in sorted(links.items()):
         prose.append(f"{words[0].upper()}{words[1:]} {', '.join(sorted(set(names))[:10])}.")
     outcome_text = _outcome_sentence(outcome)

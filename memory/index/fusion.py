@@ -53,7 +53,8 @@ def make_snippet(doc: SearchDocument, terms: Sequence[str], width: int = 220) ->
     for sentence in sentences:
         matched = [w for w in words(sentence) if _stem(w) in stems]
         score = len(set(map(_stem, matched)))
-        if score > best_score:
+        # on a tie, the longer sentence (up to the width) says more than a title line
+        if score > best_score or (score == best_score and min(len(sentence), width) > min(len(best), width)):
             best, best_score, best_words = sentence, score, matched
     if len(best) > width:
         first = min((best.lower().find(w) for w in best_words), default=0)

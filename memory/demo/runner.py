@@ -1,0 +1,194 @@
+"""`xmem demo`: a local MLflow server holding the demo organization, ingested into the memory."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from memory.cli.ingesting import run_ingest
+from memory.demo.mlflow_server import MlflowServer
+from memory.demo.mlflow_writer import quiet_mlflow, write_organization
+from memory.demo.org import Organization, generate_organization
+from memory.errors import NotFound, SourceUnavailable
+from memory.service import MemoryService
+from memory.settings import Settings, default_home
+
+#: what is already on the tracking server
+MISSING, COMPLETE, INCOMPLETE = "missing", "complete", "incomplete"
+
+
+def run_demo(settings: Settings, *, port: int, scale: float, seed: int, serve: bool, console: Console) -> None:
+    """Start (or reuse) the demo MLflow server, write the organization once, ingest it, show what to try."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # the demo never phones home
+    org = generate_organization(seed=seed, scale=scale)
+    folder = settings.home / "demo-mlflow"
+    server = MlflowServer(folder, port)
+    reused = server.healthy()
+    if reused:
+        if _store_state(server.url, org) == MISSING:
+            raise SourceUnavailable(
+                f"port {port} is already serving something that is not the demo MLflow server", hint="choose another --port"
+            )
+        console.print(f"Reusing the MLflow server already running at {server.url}.")
+    else:
+        _start(server, console)
+    try:
+        state = _store_state(server.url, org)
+        if state == INCOMPLETE:
+            if reused:
+                raise SourceUnavailable(
+                    f"the MLflow server at {server.url} holds an incomplete or different demo organization",
+                    hint="stop it, or choose another --port",
+                )
+            console.print(f"[yellow]The demo store in {folder} is incomplete or was written with other settings; rebuilding it.[/]")
+            server.stop()
+            shutil.rmtree(folder)
+            _start(server, console)
+            state = MISSING
+        if state == MISSING:
+            _write(org, server.url, console)
+        else:
+            console.print(f"The demo organization is already in MLflow ({org.run_count:,} runs): not writing it again.")
+
+        with MemoryService(settings) as svc:
+            run_ingest(svc, "mlflow", {"tracking_uri": server.url}, server.url, console=console)
+            _print_examples(svc, org, server.url, settings, console)
+        if serve:
+            _serve(server, reused, console)
+        elif reused:
+            console.print(f"The MLflow server at {server.url} was already running; it keeps running.")
+        else:
+            console.print(f"Stopping the MLflow server now; add --serve to keep its UI at {server.url} running.")
+    finally:
+        server.stop()  # a reused server was not started here and keeps running
+
+
+def _start(server: MlflowServer, console: Console) -> None:
+    with console.status(f"Starting an MLflow tracking server on {server.url} (store: {server.folder}); this takes ~20 s"):
+        began = time.perf_counter()
+        server.start()
+    console.print(f"MLflow tracking server up at {server.url} in {time.perf_counter() - began:.0f} s.")
+
+
+def _store_state(url: str, org: Organization) -> str:
+    """MISSING (no demo experiment), COMPLETE (the same experiments, runs of the first one, model versions) or INCOMPLETE."""
+    retries = os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"  # a wrong server should fail fast, not after minutes
+    try:
+        with quiet_mlflow():
+            from mlflow.entities import ViewType
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=url, registry_uri=url)
+            try:
+                first = client.get_experiment_by_name(org.projects[0].name)
+                if first is None:
+                    return MISSING
+                if any(client.get_experiment_by_name(p.name) is None for p in org.projects[1:]):
+                    return INCOMPLETE
+                runs, token = 0, None
+                while True:
+                    page = client.search_runs([first.experiment_id], run_view_type=ViewType.ALL, max_results=1000, page_token=token)
+                    runs, token = runs + len(page), page.token
+                    if not token:
+                        break
+                if runs != len(org.projects[0].runs):
+                    return INCOMPLETE
+                for model in org.models:
+                    if len(client.search_model_versions(filter_string=f"name = '{model.name}'")) != len(model.versions):
+                        return INCOMPLETE
+            except Exception:  # not an MLflow server, or an error page: nothing we can use
+                return MISSING
+        return COMPLETE
+    finally:
+        if retries is None:
+            os.environ.pop("MLFLOW_HTTP_REQUEST_MAX_RETRIES", None)
+        else:
+            os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = retries
+
+
+def _write(org: Organization, url: str, console: Console) -> None:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} runs"),
+        TextColumn("[cyan]{task.fields[rate]}/s"),
+        TimeElapsedColumn(),
+    )
+    began = time.perf_counter()
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("log demo runs to MLflow", total=org.run_count, rate="0")
+
+        def on_run(count: int) -> None:
+            rate = count / max(time.perf_counter() - began, 1e-6)
+            progress.update(task, completed=count, rate=f"{rate:,.0f}")
+
+        counts = write_organization(org, url, on_run=on_run)
+    console.print(
+        f"Logged {counts['experiments']} experiments, {counts['runs']:,} runs, {counts['models']} registered models "
+        f"and {counts['versions']} model versions in {time.perf_counter() - began:.0f} s."
+    )
+
+
+def _champion_urn(org: Organization, url: str) -> str | None:
+    from ingest.mlflow.mapping import Urns, instance_of
+
+    for model in org.models:
+        for number, version in enumerate(model.versions, start=1):
+            if "champion" in version.aliases:
+                return Urns(instance_of(url)).model_version(model.name, str(number))
+    return None
+
+
+def _print_examples(svc: MemoryService, org: Organization, url: str, settings: Settings, console: Console) -> None:
+    home = "" if settings.home.resolve() == default_home().resolve() else f" --home {shlex.quote(str(settings.home))}"
+    xmem = f"xmem{home}"
+    urn = _champion_urn(org, url)
+    try:
+        model_urn = svc.show(urn).node.urn if urn else None
+    except NotFound:
+        model_urn = None
+    commands: list[tuple[str, str]] = [
+        ("Sweeps fold into one hit; the outcome column compares with the project's baseline",
+         f'{xmem} search "has anyone tried label smoothing"'),
+        ("Only what beat the baseline, in one project", f'{xmem} search "graph features" --project fraud-detection --where "outcome = better"'),
+    ]
+    if model_urn:
+        commands += [
+            ("The production churn model: notes, stage and alias history, neighbours", f"{xmem} show {model_urn}"),
+            ("Where it came from: the run, its dataset version and code commit", f"{xmem} lineage {model_urn} --up"),
+        ]
+    commands.append(("What the memory holds", f"{xmem} stats"))
+    console.print("\n[bold]Try:[/]")
+    for what, command in commands:
+        console.print(f"  [dim]# {what}[/]")
+        console.print(f"  {command}", highlight=False, soft_wrap=True)
+    console.print(f"\nMLflow UI of the demo organization: {url}")
+
+
+def _serve(server: MlflowServer, reused: bool, console: Console) -> None:
+    """Wait for Ctrl-C (or SIGTERM); the caller stops the server."""
+    if reused:
+        console.print(f"The MLflow server at {server.url} was already running; it keeps running after this command.")
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    console.print(f"Serving the MLflow UI at {server.url}; press Ctrl-C to stop.")
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        console.print("Stopping the MLflow server.")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
