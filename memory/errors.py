@@ -43,6 +43,13 @@ class NotFound(XmemError):
     title = "Not found"
 
 
+class Unauthorized(XmemError):
+    """No credentials, or credentials that are not valid."""
+
+    status_code = 401
+    title = "Unauthorized"
+
+
 class Forbidden(XmemError):
     status_code = 403
     title = "Forbidden"

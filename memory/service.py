@@ -8,15 +8,16 @@ through the store's outbox, and answers searches, node pages, lineage and stats.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from ingest.base import IngestReport, Ingestor, available_ingestors
 from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
-from memory.entities import Checkpoint, Edge, Event, Node, Record
-from memory.errors import BackendUnavailable, InvalidConfig
-from memory.index import SearchIndex, SearchResult, build_document
+from memory.access import hash_token, new_token, project_filter, require, visible
+from memory.entities import LOCAL_ADMIN, ApiToken, Checkpoint, Edge, Event, Node, Principal, Record, Scope
+from memory.errors import BackendUnavailable, InvalidConfig, InvalidQuery, NotFound, Unauthorized
+from memory.index import Hit, SearchIndex, SearchResult, build_document
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
 from memory.query.ast import Expr
@@ -24,7 +25,7 @@ from memory.redact import redact_records
 from memory.settings import Settings
 from memory.store import GraphStore, Lineage, MigrationResult, SqlGraphStore, StoreStats, migrate
 
-__all__ = ["IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "list_sources"]
+__all__ = ["Hit", "IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "SearchResult", "list_sources"]
 
 #: node kinds that get no search document (they are found through their neighbours)
 UNINDEXED_KINDS = frozenset({"person", "code_version"})
@@ -120,8 +121,11 @@ class MemoryService:
             raise InvalidConfig(f"{system}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
         return info.ingestor(parsed, report)
 
-    def ingest(self, ingestor: Ingestor, *, on_progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(
+        self, ingestor: Ingestor, *, on_progress: ProgressCallback | None = None, principal: Principal = LOCAL_ADMIN
+    ) -> IngestReport:
         """Run one ingestor to completion: commit at each checkpoint, index what changed."""
+        require(principal, Scope.ingest)
         report = ingestor.report
         started = time.perf_counter()
         embed_before = (self.embedder.computed, self.embedder.seconds)
@@ -252,24 +256,95 @@ class MemoryService:
         )
         return SearchQuery(text=text, filter=filter, limit=limit, group=group)
 
-    def search(self, query: SearchQuery) -> SearchResult:
+    def search(self, query: SearchQuery, principal: Principal = LOCAL_ADMIN) -> SearchResult:
+        """Hybrid search; only documents of projects the principal may see are candidates."""
+        require(principal, Scope.read)
+        visible_only = project_filter(principal)
+        if visible_only is not None:
+            query = replace(query, filter=all_of(query.filter, visible_only))
         vector = self.embedder.embed([query.text])[0] if query.text.strip() else None
         return self.index.search(query, vector)
 
-    def show(self, urn: str) -> NodeView:
+    def _visible_node(self, urn: str, principal: Principal) -> Node:
+        require(principal, Scope.read)
         node = self.store.get_node(urn)
-        return NodeView(node, self.store.neighbours(urn), self.store.list_events(urn))
+        if not visible(principal, node):
+            # the same answer as for a node that does not exist: hidden projects leave no trace
+            raise NotFound(f"no node {urn!r} in the memory", hint="find URNs with `xmem search`")
+        return node
 
-    def lineage(self, urn: str, *, direction: str = "up", depth: int = 3, as_of: datetime | None = None) -> Lineage:
+    def show(self, urn: str, principal: Principal = LOCAL_ADMIN) -> NodeView:
+        node = self._visible_node(urn, principal)
+        neighbours = [(e, n) for e, n in self.store.neighbours(urn) if visible(principal, n)]
+        return NodeView(node, neighbours, self.store.list_events(urn))
+
+    def lineage(
+        self,
+        urn: str,
+        *,
+        direction: str = "up",
+        depth: int = 3,
+        as_of: datetime | None = None,
+        principal: Principal = LOCAL_ADMIN,
+    ) -> Lineage:
         if direction not in ("up", "down"):
-            raise InvalidConfig(f"direction must be 'up' or 'down', not {direction!r}")
+            raise InvalidQuery(f"direction must be 'up' or 'down', not {direction!r}")
         if depth < 1 or depth > 50:
-            raise InvalidConfig("depth must be between 1 and 50")
+            raise InvalidQuery("depth must be between 1 and 50")
+        self._visible_node(urn, principal)
         walk = self.store.upstream if direction == "up" else self.store.downstream
-        return walk(urn, depth=depth, as_of=as_of)
+        graph = walk(urn, depth=depth, as_of=as_of)
+        nodes = {u: n for u, n in graph.nodes.items() if visible(principal, n)}
+        return replace(
+            graph,
+            nodes=nodes,
+            depth_of={u: d for u, d in graph.depth_of.items() if u in nodes},
+            edges=[e for e in graph.edges if e.src in nodes and e.dst in nodes],
+        )
 
-    def stats(self) -> MemoryStats:
+    def readiness(self) -> dict[str, str]:
+        """Whether the graph store and the search index answer, for ``/readyz``."""
+        checks = {}
+        for name, probe in (("graph_store", self.store.stats), ("search_index", self.index.count)):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as exc:  # readiness reports, it does not raise
+                checks[name] = f"unavailable: {exc}"
+        return checks
+
+    # -- access control
+    def authenticate(self, token: str) -> Principal:
+        """The principal of an API token; unknown and revoked tokens are refused alike."""
+        try:
+            stored = self.store.get_token_by_hash(hash_token(token))
+        except NotFound:
+            raise Unauthorized("invalid or revoked API token", hint="create one with `xmem token create`") from None
+        return stored.principal()
+
+    def create_token(
+        self, name: str, scopes: Sequence[str], projects: Sequence[str] | None, principal: Principal = LOCAL_ADMIN
+    ) -> tuple[str, ApiToken]:
+        require(principal, Scope.admin)
+        try:
+            parsed = [Scope(s) for s in scopes]
+        except ValueError:
+            raise InvalidConfig(f"scopes must be among {', '.join(s.value for s in Scope)}, not {', '.join(scopes)}") from None
+        token, stored = new_token(name, parsed, projects)
+        self.store.upsert_token(stored)
+        return token, stored
+
+    def list_tokens(self, principal: Principal = LOCAL_ADMIN) -> list[ApiToken]:
+        require(principal, Scope.admin)
+        return self.store.list_tokens()
+
+    def revoke_token(self, token_id: str, principal: Principal = LOCAL_ADMIN) -> ApiToken:
+        require(principal, Scope.admin)
+        return self.store.revoke_token(token_id)
+
+    def stats(self, principal: Principal = LOCAL_ADMIN) -> MemoryStats:
         """Graph figures always; index figures when the index answers (else the reason it does not)."""
+        require(principal, Scope.admin)
         try:
             documents, size, error = self.index.count(), self.index.size_bytes(), None
         except BackendUnavailable as exc:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=200, ge=1, le=100_000, description="Source objects committed per transaction while ingesting."
     )
+    api_allow_anonymous: bool = Field(
+        default=False,
+        description="Let the API answer requests without a token (read scope, every project): for a memory on one's own machine.",
+    )
     corpora: Path = Field(
         default=Path(__file__).resolve().parents[1].parent / "shared" / "corpora",
         description="Folder of the shared third-party corpora used by tests and benchmarks.",

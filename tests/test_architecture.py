@@ -37,6 +37,7 @@ RULES = [
     ("memory/query", ("memory.store", "memory.index", "sqlalchemy", "ingest"), "the query grammar is pure"),
     ("memory/index", ("ingest", "memory.store", "sqlalchemy", "sentence_transformers"), "index is a core leaf"),
     ("memory/cli", ("memory.store", "memory.index.embedded", "sqlalchemy", "ingest"), "faces use the service only"),
+    ("memory/api", ("memory.store", "memory.index", "sqlalchemy", "ingest", "memory.cli"), "faces use the service only"),
     ("memory/store", ("memory.api", "memory.cli", "ui", "ingest"), "the store knows no faces"),
 ]
 

@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Pull a source system into the memory (idempotent and incremental).", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+token_app = typer.Typer(help="API tokens: scopes (read, ingest, admin) and the projects a token may see.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -264,6 +266,72 @@ def demo(
 
     with errors():
         run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    anonymous: bool = typer.Option(
+        False, "--anonymous", help="Answer requests without a token (read scope, every project): for one's own machine."
+    ),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from memory.api import create_app
+
+    settings = ctx.obj.model_copy(update={"api_allow_anonymous": True}) if anonymous else ctx.obj
+    if settings.api_allow_anonymous and host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print("[red]error:[/] anonymous access is only allowed on loopback; create tokens with `xmem token create`")
+        raise typer.Exit(2)
+    with errors():
+        application = create_app(settings)
+        console.print(f"Experiment Memory API on http://{host}:{port} (docs at /docs)")
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Who or what the token is for."),
+    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read, ingest, admin."),
+    projects: Optional[str] = typer.Option(None, "--projects", help="Comma-separated projects it may see (default: all)."),
+) -> None:
+    """Create a token; its secret is printed once and only its hash is stored."""
+    with service(ctx) as svc:
+        token, stored = svc.create_token(
+            name, [s.strip() for s in scopes.split(",") if s.strip()],
+            [p.strip() for p in projects.split(",") if p.strip()] if projects else None,
+        )
+    console.print(f"Token {stored.id} for {name!r}: scopes {', '.join(sorted(s.value for s in stored.scopes))}; "
+                  f"projects {', '.join(sorted(stored.projects)) if stored.projects is not None else 'all'}")
+    console.print("Keep it now, it is not shown again:")
+    print(token)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context) -> None:
+    """Tokens with their scopes, projects and state."""
+    from rich.table import Table
+
+    with service(ctx) as svc:
+        tokens = svc.list_tokens()
+    table = Table("id", "name", "scopes", "projects", "created", "state")
+    for t in tokens:
+        table.add_row(t.id, t.name, ",".join(sorted(s.value for s in t.scopes)),
+                      ",".join(sorted(t.projects)) if t.projects is not None else "all",
+                      t.created_at.strftime("%Y-%m-%d"), "revoked" if t.revoked_at else "active")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(..., help="The token id from `xmem token list`.")) -> None:
+    """Revoke a token: it stops working at once."""
+    with service(ctx) as svc:
+        revoked = svc.revoke_token(token_id)
+    console.print(f"Revoked token {revoked.id} ({revoked.name}).")
 
 
 def entrypoint() -> None:  # pragma: no cover - console script shim

@@ -1,5 +1,6 @@
 """Plain values shared by every layer. Imports nothing else of ours."""
 
+from memory.entities.access import LOCAL_ADMIN, ApiToken, Principal, Scope
 from memory.entities.graph import Edge, EdgeKind, Event, Node, NodeKind, Source
 from memory.entities.records import (
     Checkpoint,
@@ -12,6 +13,10 @@ from memory.entities.records import (
 )
 
 __all__ = [
+    "LOCAL_ADMIN",
+    "ApiToken",
+    "Principal",
+    "Scope",
     "Checkpoint",
     "Edge",
     "EdgeKind",

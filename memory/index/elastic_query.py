@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from memory.query.ast import And, Compare, Expr, FieldRef, In, Not, Or
+from memory.query.ast import And, Compare, Expr, FieldRef, In, Missing, Not, Or
 from memory.query.evaluate import to_epoch
 
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
@@ -92,6 +92,10 @@ def translate(expr: Expr) -> tuple[dict[str, Any], dict[str, Any]]:
         return _compare(expr.field, expr.op, expr.value)
     if isinstance(expr, In):
         return translate(Or(tuple(Compare(expr.field, "=", v) for v in expr.values)))
+    if isinstance(expr, Missing):
+        fields = [f for f in (text_field(expr.field), number_field(expr.field)) if f]
+        present = {"bool": {"should": [{"exists": {"field": f}} for f in fields], "minimum_should_match": 1}}
+        return {"bool": {"must_not": [present]}}, present
     if isinstance(expr, Not):
         true, false = translate(expr.item)
         return false, true

@@ -13,7 +13,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from memory.query.ast import And, Compare, Expr, FieldRef, In, Not, Or
+from memory.query.ast import And, Compare, Expr, FieldRef, In, Missing, Not, Or
 from memory.query.evaluate import compare, to_epoch
 
 _ATTR_COLUMNS = {"kind", "project", "source", "status", "person", "name", "outcome", "time"}
@@ -68,6 +68,8 @@ def to_sql(expr: Expr, params: list[Any]) -> str:
         return _compare_sql(expr.field, expr.op, expr.value, params)
     if isinstance(expr, In):
         return "(" + " OR ".join(_compare_sql(expr.field, "=", v, params) for v in expr.values) + ")"
+    if isinstance(expr, Missing):
+        return f"({_field_sql(expr.field, params)} IS NULL)"
     if isinstance(expr, Not):
         return f"(NOT {to_sql(expr.item, params)})"
     if isinstance(expr, And):

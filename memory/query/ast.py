@@ -70,6 +70,13 @@ class In:
 
 
 @dataclass(frozen=True)
+class Missing:
+    """True when the field has no value (never unknown)."""
+
+    field: FieldRef
+
+
+@dataclass(frozen=True)
 class And:
     items: tuple["Expr", ...]
 
@@ -84,7 +91,7 @@ class Not:
     item: "Expr"
 
 
-Expr = Union[Compare, In, And, Or, Not]
+Expr = Union[Compare, In, Missing, And, Or, Not]
 
 
 def all_of(*exprs: Expr | None) -> Expr | None:

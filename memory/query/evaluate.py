@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from memory.query.ast import And, Compare, Expr, FieldRef, In, Not, Or, Value
+from memory.query.ast import And, Compare, Expr, FieldRef, In, Missing, Not, Or, Value
 
 
 def to_number(value: Any) -> float | None:
@@ -84,6 +84,8 @@ def evaluate(expr: Expr | None, doc: Mapping[str, Any]) -> bool | None:
         if any(r is True for r in results):
             return True
         return None if any(r is None for r in results) else False
+    if isinstance(expr, Missing):
+        return field_value(doc, expr.field) is None
     if isinstance(expr, Not):
         inner = evaluate(expr.item, doc)
         return None if inner is None else not inner

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Sequence, TypeVar
 
-from memory.entities import Edge, Event, Node, Record, SourceState
+from memory.entities import ApiToken, Edge, Event, Node, Record, SourceState
 
 T = TypeVar("T")
 
@@ -151,6 +151,20 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def mark_all_pending(self) -> int:
         """Queue every node for re-indexing (used by ``reindex``); returns how many."""
+
+    # -- API tokens
+    @abc.abstractmethod
+    def upsert_token(self, token: ApiToken) -> None: ...
+
+    @abc.abstractmethod
+    def get_token_by_hash(self, token_hash: str) -> ApiToken:
+        """The live token with this hash, or :class:`memory.errors.NotFound`."""
+
+    @abc.abstractmethod
+    def list_tokens(self) -> list[ApiToken]: ...
+
+    @abc.abstractmethod
+    def revoke_token(self, token_id: str) -> ApiToken: ...
 
     @abc.abstractmethod
     def dump(self) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from typing import Callable
 from sqlalchemy import func, insert, select
 
 from memory.errors import Conflict
-from memory.store.models import EdgeRow, EventRow, NodeRow, SyncStateRow
+from memory.store.models import ApiTokenRow, EdgeRow, EventRow, NodeRow, SyncStateRow
 from memory.store.sql import SqlGraphStore
 
-_TABLES = (NodeRow, EdgeRow, EventRow, SyncStateRow)
+_TABLES = (NodeRow, EdgeRow, EventRow, SyncStateRow, ApiTokenRow)
 _PAGE = 2_000
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, Un
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from memory.entities import Edge, EdgeKind, Event, Node, NodeKind, Source
+from memory.entities import ApiToken, Edge, EdgeKind, Event, Node, NodeKind, Scope, Source
 
 
 class UtcDateTime(TypeDecorator):
@@ -125,3 +125,28 @@ class SyncStateRow(Base):
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    projects: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    def to_entity(self) -> ApiToken:
+        return ApiToken(
+            id=self.id,
+            name=self.name,
+            token_hash=self.token_hash,
+            scopes=frozenset(Scope(s) for s in self.scopes),
+            projects=frozenset(self.projects) if self.projects is not None else None,
+            created_at=self.created_at,
+            revoked_at=self.revoked_at,
+            last_used_at=self.last_used_at,
+        )

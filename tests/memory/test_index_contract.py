@@ -178,8 +178,13 @@ def test_backend_filters_agree_with_the_reference_evaluator(open_index, corpus) 
         joiner = rng.choice([" and ", " or "])
         expressions.append(("not " if rng.random() < 0.3 else "") + f"({a}){joiner}({b})")
     views = {d.urn: d.filter_view() for d in corpus}
-    for source in expressions:
-        flt = parse_where(source)
+    from memory.query import FieldRef, Missing, Or
+
+    parsed = [parse_where(source) for source in expressions]
+    parsed += [Missing(FieldRef("attr", "status")), Missing(FieldRef("param", "alpha")), Missing(FieldRef("metric", "val_auc")),
+               Or((Missing(FieldRef("attr", "person")), parse_where("project = churn")))]
+    for flt in parsed:
+        source = str(flt)
         expected = {urn for urn, view in views.items() if evaluate(flt, view) is True}
         got = {r.urn for r in index.browse(flt, 100)}
         assert got == expected, source

@@ -1,0 +1,94 @@
+"""Response models of the API (the public shape of hits, nodes and lineage)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class HitPublic(BaseModel):
+    urn: str
+    kind: str
+    title: str
+    source: str = Field(description="Source system, e.g. mlflow.")
+    source_id: str = Field(description="The object's id in its source, e.g. the MLflow run id.")
+    source_url: str | None = None
+    project: str | None = None
+    time: datetime | None = None
+    person: str | None = None
+    status: str | None = None
+    snippet: str
+    highlights: list[str]
+    outcome: dict[str, Any] = Field(description="Key metric against the project's baseline.")
+    score: float
+    group_size: int = Field(description="How many near-identical results (one swept idea) this row stands for.")
+    group_members: list[str]
+
+
+class HitsPublic(BaseModel):
+    data: list[HitPublic]
+    count: int
+    next_page_token: str | None = None
+
+
+class NodePublic(BaseModel):
+    urn: str
+    kind: str
+    name: str
+    project: str | None
+    description: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    source: dict[str, Any]
+    properties: dict[str, Any]
+
+
+class EdgePublic(BaseModel):
+    src: str
+    kind: str
+    dst: str
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+
+class NeighbourPublic(BaseModel):
+    edge: EdgePublic
+    node: NodePublic
+
+
+class EventPublic(BaseModel):
+    kind: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+class NodeDetailPublic(BaseModel):
+    node: NodePublic
+    neighbours: list[NeighbourPublic]
+    events: list[EventPublic]
+
+
+class LineagePublic(BaseModel):
+    root: str
+    direction: str
+    as_of: datetime | None
+    nodes: list[NodePublic]
+    depth: dict[str, int]
+    edges: list[EdgePublic]
+
+
+class HealthPublic(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    position: int | None = None
