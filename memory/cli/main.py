@@ -259,13 +259,14 @@ def demo(
     port: int = typer.Option(5055, "--port", help="Port of the demo MLflow tracking server (loopback)."),
     scale: float = typer.Option(1.0, "--scale", min=0.05, max=20, help="Multiply the number of demo runs."),
     seed: int = typer.Option(7, "--seed", help="Random seed (the demo is deterministic)."),
-    serve: bool = typer.Option(False, "--serve/--no-serve", help="Keep the MLflow server running until Ctrl-C."),
+    serve: bool = typer.Option(False, "--serve/--no-serve", help="Then serve the API and the MLflow UI until Ctrl-C."),
+    api_port: int = typer.Option(8765, "--api-port", help="Port of the API when serving (loopback)."),
 ) -> None:
-    """Build a realistic demo organization in a local MLflow server and ingest it."""
+    """Build a realistic demo organization in a local MLflow server, ingest it, and optionally serve it."""
     from memory.demo.runner import run_demo
 
     with errors():
-        run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console)
+        run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console, api_port=api_port)
 
 
 @app.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import signal
 import time
 
 from rich.console import Console
@@ -23,7 +22,9 @@ from memory.settings import Settings, default_home
 MISSING, COMPLETE, INCOMPLETE = "missing", "complete", "incomplete"
 
 
-def run_demo(settings: Settings, *, port: int, scale: float, seed: int, serve: bool, console: Console) -> None:
+def run_demo(
+    settings: Settings, *, port: int, scale: float, seed: int, serve: bool, console: Console, api_port: int = 8765
+) -> None:
     """Start (or reuse) the demo MLflow server, write the organization once, ingest it, show what to try."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # the demo never phones home
     org = generate_organization(seed=seed, scale=scale)
@@ -60,7 +61,7 @@ def run_demo(settings: Settings, *, port: int, scale: float, seed: int, serve: b
             run_ingest(svc, "mlflow", {"tracking_uri": server.url}, server.url, console=console)
             _print_examples(svc, org, server.url, settings, console)
         if serve:
-            _serve(server, reused, console)
+            _serve(server, settings, api_port, console)
         elif reused:
             console.print(f"The MLflow server at {server.url} was already running; it keeps running.")
         else:
@@ -173,22 +174,16 @@ def _print_examples(svc: MemoryService, org: Organization, url: str, settings: S
     console.print(f"\nMLflow UI of the demo organization: {url}")
 
 
-def _serve(server: MlflowServer, reused: bool, console: Console) -> None:
-    """Wait for Ctrl-C (or SIGTERM); the caller stops the server."""
-    if reused:
-        console.print(f"The MLflow server at {server.url} was already running; it keeps running after this command.")
-        return
+def _serve(server: MlflowServer, settings: Settings, api_port: int, console: Console) -> None:
+    """Serve the memory's HTTP API (anonymous, loopback only) until Ctrl-C; the caller stops MLflow."""
+    import uvicorn
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    from memory.api import create_app
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    console.print(f"Serving the MLflow UI at {server.url}; press Ctrl-C to stop.")
-    try:
-        while server.process is not None and server.process.poll() is None:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        console.print("Stopping the MLflow server.")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    local = settings.model_copy(update={"api_allow_anonymous": True})
+    console.print(
+        f"Serving the Experiment Memory API at http://127.0.0.1:{api_port} (docs: /docs) and the MLflow UI at "
+        f"{server.url}; press Ctrl-C to stop."
+    )
+    uvicorn.run(create_app(local), host="127.0.0.1", port=api_port, log_level="warning")
+    console.print("Stopped.")
