@@ -5,9 +5,12 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory import __version__
 from memory.api.routes import health, nodes, search
@@ -43,8 +46,10 @@ def create_app(settings: Settings, *, service: MemoryService | None = None) -> F
         version=__version__,
         description="Search every ML experiment your organization ran; lineage of every model, as of any moment.",
         lifespan=lifespan,
-        responses={400: {"model": Problem}, 401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem},
-                   503: {"model": Problem}},
+        responses={
+            status: {"model": Problem, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for status in (400, 401, 403, 404, 405, 503)
+        },
     )
     app.state.settings = settings
     if service is not None:
@@ -54,6 +59,10 @@ def create_app(settings: Settings, *, service: MemoryService | None = None) -> F
     async def domain_error(request: Request, exc: XmemError) -> JSONResponse:
         position = exc.position if isinstance(exc, InvalidQuery) else None
         return problem(exc.status_code, exc.title, str(exc), position)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

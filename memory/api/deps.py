@@ -26,6 +26,8 @@ def get_principal(
 ) -> Principal:
     if credentials is not None:
         return service.authenticate(credentials.credentials)
+    if "authorization" in request.headers:  # present but not a bearer token: refuse, never fall back
+        raise Unauthorized("malformed Authorization header", hint="send 'Authorization: Bearer <token>'")
     if request.app.state.settings.api_allow_anonymous:
         return ANONYMOUS
     raise Unauthorized("an API token is required", hint="send 'Authorization: Bearer <token>' (see `xmem token create`)")
