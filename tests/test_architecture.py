@@ -59,6 +59,9 @@ def test_dependency_rules(folder: str, forbidden: tuple[str, ...], why: str) -> 
         ("sqlalchemy", "memory/store"),
         ("sentence_transformers", "memory/embeddings/sentence.py"),
         ("usearch", "memory/index/embedded.py"),
+        ("elasticsearch", "memory/index/elastic.py"),
+        ("langchain_core", "memory/langchain.py"),
+        ("fastapi", "memory/api"),
     ],
 )
 def test_heavy_libraries_live_in_one_place(library: str, home: str) -> None:

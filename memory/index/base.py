@@ -84,6 +84,7 @@ class Hit:
     highlights: list[str]
     outcome: dict[str, Any]
     score: float
+    text: str = ""  # the whole document text (for retrieval-augmented generation)
     lexical_rank: int | None = None
     vector_rank: int | None = None
     group_size: int = 1

@@ -135,6 +135,7 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
                 highlights=highlights,
                 outcome=dict(doc.outcome),
                 score=round(score, 6),
+                text=doc.text,
                 lexical_rank=ranks[0] if query.text.strip() else None,
                 vector_rank=ranks[1] if len(ranks) > 1 else None,
             )
