@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from ingest.base import IngestReport, Ingestor, available_ingestors
 from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from memory.answer import Answer, summarize
 from memory.access import hash_token, new_token, project_filter, require, visible
 from memory.entities import LOCAL_ADMIN, ApiToken, Checkpoint, Edge, Event, Node, Principal, Record, Scope
 from memory.errors import BackendUnavailable, InvalidConfig, InvalidQuery, NotFound, Unauthorized
@@ -21,11 +22,12 @@ from memory.index import Hit, SearchIndex, SearchResult, build_document
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
 from memory.query.ast import Expr
+from memory.query.natural import Vocabulary, parse_question
 from memory.redact import redact_records
 from memory.settings import Settings
 from memory.store import GraphStore, Lineage, MigrationResult, SqlGraphStore, StoreStats, migrate
 
-__all__ = ["Hit", "IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "SearchResult", "list_sources"]
+__all__ = ["Answer", "Hit", "IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "SearchResult", "list_sources"]
 
 #: node kinds that get no search document (they are found through their neighbours)
 UNINDEXED_KINDS = frozenset({"person", "code_version"})
@@ -92,6 +94,7 @@ class MemoryService:
         self.index = index or open_index(settings)
         base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
         self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
+        self._vocabulary: tuple[float, dict[str, list[str]], list[Node]] | None = None
 
     def close(self) -> None:
         self.index.close()
@@ -312,6 +315,74 @@ class MemoryService:
             except Exception as exc:  # readiness reports, it does not raise
                 checks[name] = f"unavailable: {exc}"
         return checks
+
+    # -- plain-language questions
+    def vocabulary(self, principal: Principal = LOCAL_ADMIN) -> Vocabulary:
+        """Names the parser may recognise, limited to what the principal may see (cached for a minute)."""
+        now = time.monotonic()
+        if self._vocabulary is None or now - self._vocabulary[0] > 60:
+            raw = self.store.vocabulary()
+            models: list[Node] = []
+            token = None
+            while True:
+                page = self.store.list_nodes(kind="model", page_size=500, page_token=token)
+                models += page.items
+                token = page.next_page_token
+                if not token:
+                    break
+            self._vocabulary = (now, raw, models)
+        _, raw, models = self._vocabulary
+        return Vocabulary(
+            projects=tuple(p for p in raw["projects"] if principal.can_see(p) or Scope.admin in principal.scopes),
+            people=tuple(raw["people"]),
+            models=tuple(m.name for m in models if visible(principal, m)),
+            datasets=tuple(raw["datasets"]),
+            metrics=tuple(raw["metrics"]),
+            params=tuple(raw["params"]),
+        )
+
+    def resolve_model_ref(self, ref: str, principal: Principal = LOCAL_ADMIN) -> str:
+        """The URN of ``name@alias``, ``name/vN`` or a URN; :class:`NotFound` when it names nothing visible."""
+        if "://" in ref:
+            return self._visible_node(ref, principal).urn
+        name, alias, number = ref, None, None
+        if "@" in ref:
+            name, alias = ref.rsplit("@", 1)
+        elif "/v" in ref:
+            name, number = ref.rsplit("/v", 1)
+        model = next(
+            (m for m in self.store.list_nodes(kind="model", page_size=1000).items if m.name.lower() == name.lower()), None
+        )
+        if model is None or not visible(principal, model):
+            raise NotFound(f"no registered model named {name!r}", hint="see `xmem search --kind model`")
+        versions = {n.properties.get("version"): n for e, n in self.store.neighbours(model.urn) if e.kind.value == "version_of"}
+        if alias is not None:
+            aliases = model.properties.get("aliases") or {}
+            number = aliases.get(alias)
+            if number is None:  # a stage name ("production") rather than an alias
+                staged = [n for n in versions.values() if str(n.properties.get("stage", "")).lower() == alias.lower()]
+                number = max((n.properties.get("version") for n in staged), key=lambda v: int(v), default=None)
+        if number is None or str(number) not in versions:
+            raise NotFound(f"{ref!r} names no version of {model.name}")
+        return versions[str(number)].urn
+
+    def ask(self, question: str, principal: Principal = LOCAL_ADMIN, *, limit: int = 10, now: datetime | None = None) -> Answer:
+        """A plain-language question: parsed into the typed query (shown), answered with grouped hits and a summary."""
+        require(principal, Scope.read)
+        parsed = parse_question(question, self.vocabulary(principal), now=now or datetime.now(timezone.utc))
+        notes: list[str] = []
+        lineage = None
+        if parsed.intent == "lineage" and parsed.subjects:
+            try:
+                lineage = self.lineage(self.resolve_model_ref(parsed.subjects[0], principal), direction="up", depth=6,
+                                       principal=principal)
+            except NotFound as exc:
+                notes.append(str(exc))
+        elif parsed.intent in ("diff", "digest"):
+            notes.append(f"{parsed.intent} answers are not available yet; these are the matching results")
+        hits = self.search(parsed.to_query(limit), principal).hits
+        return Answer(question=question, parsed=parsed, summary=summarize(parsed, hits), hits=hits, notes=notes,
+                      lineage=lineage)
 
     # -- access control
     def authenticate(self, token: str) -> Principal:

@@ -92,3 +92,33 @@ class Problem(BaseModel):
     status: int
     detail: str
     position: int | None = None
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=5000, description="A question in plain language.")
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class ParsedQuestionPublic(BaseModel):
+    """How the question was understood: shown so people learn the filters."""
+
+    intent: str
+    text: str
+    projects: list[str]
+    people: list[str]
+    kinds: list[str]
+    since: datetime | None
+    until: datetime | None
+    conditions: list[str]
+    asks_outcome: bool
+    subjects: list[str]
+    chips: list[str]
+
+
+class AnswerPublic(BaseModel):
+    question: str
+    parsed: ParsedQuestionPublic
+    summary: str
+    notes: list[str]
+    hits: list[HitPublic]
+    lineage: LineagePublic | None = None

@@ -143,6 +143,27 @@ def search(
 
 
 @app.command()
+def ask(
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help='A question, e.g. "has anyone tried mixup on churn since March?"'),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=100, help="Number of results."),
+    as_json: bool = typer.Option(False, "--json", help="Print the parsed query, summary and hits as JSON."),
+) -> None:
+    """Ask in plain language; the parsed filters are shown so you learn them."""
+    with service(ctx) as svc:
+        answer = svc.ask(question, limit=limit)
+    if as_json:
+        parsed = answer.parsed
+        print(json.dumps({
+            "question": question, "intent": parsed.intent, "text": parsed.text, "chips": parsed.chips(),
+            "summary": answer.summary, "notes": answer.notes, "hits": [h.to_dict() for h in answer.hits],
+        }, indent=2, default=str))
+        return
+    for part in render.answer_parts(answer):
+        console.print(part)
+
+
+@app.command()
 def show(
     ctx: typer.Context,
     urn: str = typer.Argument(..., help="The node's URN (from search results)."),

@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 
 from memory.index import SearchResult
-from memory.service import IngestReport, Lineage, MemoryStats, NodeView
+from memory.service import Answer, IngestReport, Lineage, MemoryStats, NodeView
 
 
 def when(value: datetime | None) -> str:
@@ -44,13 +44,17 @@ def highlight(snippet: str, words: list[str]) -> Text:
 
 
 def search_table(result: SearchResult) -> Table:
-    table = Table(show_lines=True, title=f"{len(result.hits)} results ({result.backend} index)", title_justify="left")
+    return hits_table(result.hits, f"{len(result.hits)} results ({result.backend} index)")
+
+
+def hits_table(hits: list[Any], title: str) -> Table:
+    table = Table(show_lines=True, title=title, title_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("what", ratio=3)
     table.add_column("project / who / when", ratio=2)
     table.add_column("outcome", ratio=2)
     table.add_column("score", justify="right", style="dim")
-    for i, hit in enumerate(result.hits, start=1):
+    for i, hit in enumerate(hits, start=1):
         what = Text()
         what.append(f"{hit.title}", style="bold")
         what.append(f"  [{hit.kind}]\n", style="cyan")
@@ -66,6 +70,24 @@ def search_table(result: SearchResult) -> Table:
             outcome.append(f"\n{hit.status.lower()}", style="red")
         table.add_row(str(i), what, who, outcome, f"{hit.score:.4f}")
     return table
+
+
+def answer_parts(answer: Answer) -> list[Any]:
+    parsed = answer.parsed
+    understood = Text("understood as: ", style="dim")
+    understood.append(parsed.intent, style="bold cyan")
+    if parsed.text:
+        understood.append(f"  “{parsed.text}”", style="bold")
+    for chip in parsed.chips():
+        understood.append("  ")
+        understood.append(f" {chip} ", style="black on bright_cyan")
+    parts: list[Any] = [understood, Text(answer.summary, style="bold")]
+    parts += [Text(note, style="yellow") for note in answer.notes]
+    if answer.lineage is not None:
+        parts.append(lineage_tree(answer.lineage))
+    if answer.hits:
+        parts.append(hits_table(answer.hits, f"{len(answer.hits)} results"))
+    return parts
 
 
 def report_table(report: IngestReport) -> Table:

@@ -152,6 +152,10 @@ class GraphStore(abc.ABC):
     def mark_all_pending(self) -> int:
         """Queue every node for re-indexing (used by ``reindex``); returns how many."""
 
+    @abc.abstractmethod
+    def vocabulary(self, *, sample: int = 2000) -> dict[str, list[str]]:
+        """Names the memory knows: projects, people, models, datasets, and metric/param names of recent runs."""
+
     # -- API tokens
     @abc.abstractmethod
     def upsert_token(self, token: ApiToken) -> None: ...

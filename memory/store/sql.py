@@ -543,6 +543,31 @@ class SqlGraphStore(GraphStore):
             rows = session.execute(NodeRow.__table__.update().values(index_pending=True))
             return rows.rowcount or 0
 
+    def vocabulary(self, *, sample: int = 2000) -> dict[str, list[str]]:
+        live = NodeRow.deleted.is_(False)
+        with self._session() as session:
+            projects = session.scalars(select(NodeRow.project).where(live, NodeRow.project.is_not(None)).distinct())
+            names = {
+                kind: sorted(set(session.scalars(select(NodeRow.name).where(live, NodeRow.kind == kind))))
+                for kind in ("person", "model", "dataset")
+            }
+            recent = session.scalars(
+                select(NodeRow.properties).where(live, NodeRow.kind == "run").order_by(NodeRow.created_at.desc()).limit(sample)
+            )
+            metrics: set[str] = set()
+            params: set[str] = set()
+            for properties in recent:
+                metrics.update((properties or {}).get("metrics") or {})
+                params.update((properties or {}).get("params") or {})
+            return {
+                "projects": sorted(set(projects)),
+                "people": names["person"],
+                "models": names["model"],
+                "datasets": names["dataset"],
+                "metrics": sorted(metrics),
+                "params": sorted(params),
+            }
+
     # -- API tokens
     def upsert_token(self, token: ApiToken) -> None:
         with self._session() as session:

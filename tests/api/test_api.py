@@ -119,3 +119,21 @@ def test_health_readiness_and_openapi(world: dict[str, Any]) -> None:
     spec = world["http"].get("/openapi.json").json()
     assert {"/search", "/nodes/{urn}", "/lineage/{urn}", "/healthz", "/readyz"} <= set(spec["paths"])
     assert json.dumps(spec).count("HitPublic") > 0
+
+
+def test_ask_shows_parsed_filters_and_summarises_only_visible_work(world: dict[str, Any]) -> None:
+    question = f"has anyone tried label smoothing on {world['visible']} since March 2026, and did it beat the baseline?"
+    response = world["http"].post("/ask", json={"question": question}, headers={"Authorization": f"Bearer {world['reader']}"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["parsed"]["intent"] == "search" and answer["parsed"]["text"] == "label smoothing"
+    assert answer["parsed"]["projects"] == [world["visible"]] and answer["parsed"]["asks_outcome"] is True
+    assert f"project = {world['visible']}" in answer["parsed"]["chips"]
+    assert "beat the baseline" in answer["summary"] and answer["hits"][0]["title"] == "label-smoothing-0.1"
+    # the hidden project is not even a word the parser knows for this token
+    probe = world["http"].post("/ask", json={"question": f"failed runs in {world['hidden']}"},
+                               headers={"Authorization": f"Bearer {world['reader']}"}).json()
+    assert probe["parsed"]["projects"] == [] and world["hidden"] not in json.dumps(probe["hits"])
+    assert probe["summary"].startswith("No result mentions")  # only the caller's own words are echoed
+    empty = world["http"].post("/ask", json={"question": ""}, headers={"Authorization": f"Bearer {world['reader']}"})
+    assert empty.status_code == 400

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from memory.api.convert import edge_public, node_public
+from memory.api.convert import edge_public, lineage_public, node_public
 from memory.api.deps import PrincipalDep, ServiceDep
 from memory.api.schemas import EventPublic, LineagePublic, NeighbourPublic, NodeDetailPublic
 
@@ -32,12 +32,4 @@ def get_lineage(
     depth: Annotated[int, Query(ge=1, le=50)] = 5,
     as_of: datetime | None = None,
 ) -> LineagePublic:
-    graph = service.lineage(urn, direction=direction, depth=depth, as_of=as_of, principal=principal)
-    return LineagePublic(
-        root=graph.root,
-        direction=graph.direction,
-        as_of=graph.as_of,
-        nodes=[node_public(n) for _, n in sorted(graph.nodes.items())],
-        depth=graph.depth_of,
-        edges=[edge_public(e) for e in graph.edges],
-    )
+    return lineage_public(service.lineage(urn, direction=direction, depth=depth, as_of=as_of, principal=principal))

@@ -1,0 +1,700 @@
+"""Plain-language questions → the typed query AST, deterministically and without a network.
+
+The parser peels recognised phrases off the question one family at a time: intent and
+subjects, dates, outcome, status, kinds, numeric conditions, projects, people. Each peeled
+phrase becomes a filter and leaves a hole; what remains between the holes, trimmed of
+question scaffolding ("has anyone tried", "show me"), is the text to search for.
+
+Filter values and field names come only from the caller's :class:`Vocabulary` or the fixed
+attribute set, never from the question itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Literal, NamedTuple, Union
+
+from dateutil.relativedelta import relativedelta
+
+from memory.errors import InvalidQuery
+from memory.query.ast import NAME_PATTERN, Compare, Expr, FieldRef, In, SearchQuery, Value, all_of
+
+MAX_QUESTION_CHARS = 5000
+Intent = Literal["search", "lineage", "diff", "digest"]
+Condition = Union[Compare, In]  # In only when a question names several statuses or verdicts
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Names known to the memory, supplied by the caller."""
+
+    projects: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()  # e.g. "val_auc", "val_rmse"
+    params: tuple[str, ...] = ()  # e.g. "learning_rate", "batch_size", "num_cores"
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    question: str
+    intent: Intent
+    text: str  # what is left to search for
+    projects: tuple[str, ...]
+    people: tuple[str, ...]
+    kinds: tuple[str, ...]
+    since: datetime | None  # timezone-aware UTC, inclusive
+    until: datetime | None  # exclusive
+    conditions: tuple[Condition, ...]  # metric/param thresholds in question order, then status, then outcome
+    asks_outcome: bool  # "did it beat the baseline?": show outcomes, do not filter on them
+    subjects: tuple[str, ...]  # lineage/diff: model refs such as "churn-classifier@production"
+
+    def filter(self) -> Expr | None:
+        """All of: project, person, kind, time range and conditions (one value → ``=``, several → ``in``)."""
+        when = FieldRef("attr", "time")
+        return all_of(
+            _one_of("project", self.projects), _one_of("person", self.people), _one_of("kind", self.kinds),
+            Compare(when, ">=", self.since) if self.since else None,
+            Compare(when, "<", self.until) if self.until else None,
+            *self.conditions,
+        )
+
+    def to_query(self, limit: int = 10) -> SearchQuery:
+        return SearchQuery(text=self.text, filter=self.filter(), limit=limit)
+
+    def chips(self) -> list[str]:
+        """One human-readable line per filter, e.g. ``project = churn-prediction``, ``since 2026-03-01``."""
+        named = (_one_of("project", self.projects), _one_of("person", self.people), _one_of("kind", self.kinds))
+        chips = [_chip(c) for c in named if c]
+        chips += [f"since {_show(self.since)}"] if self.since else []
+        chips += [f"before {_show(self.until)}"] if self.until else []
+        return chips + [_chip(c) for c in self.conditions]
+
+
+def _one_of(name: str, values: tuple[str, ...] | list[str]) -> Condition | None:
+    if not values:
+        return None
+    ref = FieldRef("attr", name)
+    return Compare(ref, "=", values[0]) if len(values) == 1 else In(ref, tuple(values))
+
+
+def _show(value: Value) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d" if value.time() == datetime.min.time() else "%Y-%m-%d %H:%M UTC")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _chip(cond: Condition) -> str:
+    if isinstance(cond, In):
+        return f"{cond.field} in ({', '.join(_show(v) for v in cond.values)})"
+    return f"{cond.field} {cond.op} {_show(cond.value)}"
+
+
+# -- words ----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+_HOLE = " \x00 "  # marks a peeled phrase; control characters never survive normalisation
+_STOPWORDS = frozenset("""a an and any anybody anyone are as at be been by did do does for from had has have how i if in
+    into is it its me my no not of on or our so some than that the their them then there these they this to tried try
+    trying us was we were what when where which who whom why will with you your ever""".split())
+#: question scaffolding trimmed from the ends of the leftover text
+_FILLER = _STOPWORDS | frozenset("""show find list get give tell look search see know remember recall about anything
+    something everything all run runs experiment experiments result results please used using use uses attempted
+    attempt done someone somebody everyone people whether can could would should also just only still yet else like
+    ones stuff happened happen what's whats there's let's i've we've""".split())
+#: words too ordinary to stand alone for a project or model ("loss", "model", "data")
+_GENERIC = _FILLER | frozenset("""model models data dataset datasets loss test tests train training eval evaluation
+    baseline prediction predictions classifier detection pipeline pipelines feature features job jobs new old best
+    final main default team metric metrics param params version versions image images text production staging latest
+    project projects""".split())
+_SYNONYMS = {"lr": ("learning", "rate"), "bs": ("batch", "size"), "acc": ("accuracy",)}
+_GLUED_AFTER, _GLUED_BEFORE = re.compile(r"[\-_./:][^\W_]"), re.compile(r"[^\W_][\-_./@:]$")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """Folded words with their spans in ``text``."""
+    return [(_fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _name_tokens(words: str) -> tuple[str, ...]:
+    """Comparable words of a field name: singular, abbreviations spelled out (``lr`` → learning rate)."""
+    singular = (t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t for t, _, _ in _tokens(words))
+    return tuple(w for t in singular for w in _SYNONYMS.get(t, (t,)))
+
+
+def _normalise(question: str) -> str:
+    text = unicodedata.normalize("NFKC", question).translate({0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"'})
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+_SPLIT = re.compile(r"\x00|[,;:!?()\[\]{}\"|<>=]|\.(?=\s|$)|\s[-–—]+\s")
+
+
+def _clean_text(text: str) -> str:
+    """The idea words left between the holes, scaffolding trimmed from each fragment's ends."""
+    kept: list[str] = []
+    for fragment in _SPLIT.split(text):
+        words = [w for w in (w.strip("'\"`.,*…-–—~#") for w in fragment.split()) if any(c.isalnum() for c in w)]
+        while words and _fold(words[0]) in _FILLER:
+            words.pop(0)
+        while words and _fold(words[-1]) in _FILLER:
+            words.pop()
+        kept.extend(words)
+    return " ".join(kept)
+
+
+class _Names:
+    """Known names indexed by runs of their words, for tolerant matching.
+
+    A mention matches a name when it spells the whole name (any separators, any case), a
+    run of two or more of its words, or one distinctive word (only the first word unless
+    ``any_word``) — and exactly one known name fits. Words glued into a longer identifier
+    ("churn" in "churn-classifier") never match on their own.
+    """
+
+    def __init__(self, names: tuple[str, ...], *, any_word: bool, min_len: int = 3) -> None:
+        self.full: dict[tuple[str, ...], set[str]] = {}
+        self.windows: dict[tuple[str, ...], set[str]] = {}
+        self.min_len = min_len
+        for name in names:
+            toks = tuple(t for t, _, _ in _tokens(name))
+            self.full.setdefault(toks, set()).add(name)
+            for size in range(1, len(toks) + 1):
+                for i in range(len(toks) - size + 1) if size > 1 or any_word else (0,):
+                    self.windows.setdefault(toks[i:i + size], set()).add(name)
+        self.longest = max((len(k) for k in self.windows), default=0)
+
+    def find_all(self, text: str) -> list[tuple[str, int, int]]:
+        """Every known name mentioned in ``text``, with the span of the mention, left to right."""
+        toks, hits, i = _tokens(text), [], 0
+        while i < len(toks):
+            hit = next((h for size in range(min(self.longest, len(toks) - i), 0, -1)
+                        if (h := self._match(text, toks[i:i + size]))), None)
+            hits += [hit[:3]] if hit else []
+            i += hit[3] if hit else 1
+        return hits
+
+    def _match(self, text: str, window: list[tuple[str, int, int]]) -> tuple[str, int, int, int] | None:
+        key, start, end = tuple(t for t, _, _ in window), window[0][1], window[-1][2]
+        names = self.full.get(key) or set()
+        if len(names) != 1:
+            names = self.windows.get(key) or set()
+            if len(key) == 1 and (key[0] in _GENERIC or len(key[0]) < self.min_len or key[0].isdigit()):
+                return None
+        if len(names) != 1 or _GLUED_AFTER.match(text, end) or _GLUED_BEFORE.search(text, max(0, start - 2), start):
+            return None
+        if not all(re.fullmatch(r"[\s\-_./]{1,3}", text[a[2]:b[1]]) for a, b in zip(window, window[1:])):
+            return None
+        return next(iter(names)), start, end, len(window)
+
+
+# -- intents and subjects ---------------------------------------------------------------------
+
+_X, _XEND = r"(?P<x>[^?!;\x00]{1,120}?)", r"(?P<x>[^?!;,\x00]{1,120})"
+_LINEAGE = [  # (pattern, strict): strict patterns need an identifier-like subject
+    (r"\bwhy\s+(?:did|does|do|has|have|was|were|is|would)\s+" + _X + r"\s+(?:fail|failed|crash|crashed|break|broke"
+     r"|error|errored|get\s+killed|die|regress|degrade|drop|get\s+worse)(?!\w)", True),
+    (r"\bwhat\s+(?:produced|created|generated|made|built|trained)\s+" + _XEND, False),
+    (r"\b(?:lineage|provenance|upstream|origins?)\s+(?:of|for)\s+" + _XEND, False),
+    (r"\bwhere\s+(?:did|does|do)\s+" + _X + r"\s+come\s+from(?!\w)", False),
+    (r"\bwhat\s+(?:was|were|is|are)\s+" + _X + r"\s+trained\s+(?:on|with)(?!\w)", False),
+    (r"\bwhat\s+(?:data|datasets?|features)\s+(?:did|does|do|was|were|is)\s+" + _X
+     + r"\s+(?:use|used|train\s+on|trained\s+on)(?!\w)", False),
+    (r"\bhow\s+(?:was|were|is)\s+" + _X + r"\s+(?:made|produced|built|trained|created)(?!\w)", False),
+]
+_AB = r"(?P<a>[^?!;,\x00]{1,100}?)\s+(?:and|vs\.?|versus|with|to|against)\s+(?P<b>[^?!;,\x00]{1,100})"
+_DIFF = [
+    r"\bwhat(?:'s|\s+has|\s+have|\s+is|\s+was)?\s+(?:changed|different|the\s+difference|the\s+diff)\s+between\s+" + _AB,
+    r"\b(?:diff|difference|differences|changes)\s+(?:between\s+|of\s+)?" + _AB,
+    r"\bcompare\s+" + _AB,
+    r"\bhow\s+(?:does|did|do|is|was)\s+(?P<a>[^?!;,\x00]{1,100}?)\s+differ\s+from\s+(?P<b>[^?!;,\x00]{1,100})",
+    r"(?P<a>[^\s\x00?!;,]+)\s+(?:vs\.?|versus)\s+(?P<b>[^\s\x00?!;,]+)",
+]
+_DIGEST = [
+    r"\b(?:weekly|monthly|daily)\s+(?:digest|summary|recap|report|update|roundup)(?!\w)",
+    r"\b(?:digest|recap|round-?up)(?!\w)",
+    r"\b(?:give\s+me\s+)?(?:a\s+)?summar(?:y|ise|ize)(?:\s+of)?(?!\w)",
+    r"\bwhat\s+(?:did|have|has)\s+(?:we|i|the\s+team|everyone|people)\s+(?:learn|learned|learnt|find|found|discover"
+    r"|discovered|do|done|ship|shipped)(?!\w)",
+    r"\bwhat(?:'s|\s+has|\s+have|\s+is)?\s+(?:happened|happening|new|changed|going\s+on)(?!\w)",
+    r"\bcatch\s+me\s+up(?:\s+on)?(?!\w)|\bwhat\s+did\s+i\s+miss(?!\w)",
+]
+_REFS = [  # (kind, pattern), most specific first; known names are looked for after "bare"
+    ("urn", r"\b[a-z][a-z0-9+.\-]*://[^\s,;'\"<>()\x00]*[^\s,;'\"<>()\x00.?!]"),
+    ("alias", r"(?<![\w.\-@/])(?P<n>[^\W\d][\w.\-]*)@(?P<v>[^\W\d][\w\-]*)(?![\w@]|\.\w)"),
+    ("slash", r"(?<![\w.\-/])(?P<n>[^\W\d][\w.\-]*)/v?(?P<v>\d+)(?![\w/])"),
+    ("spaced", r"(?<![\w.\-/])(?P<n>[^\W\d][\w.\-]*)\s+(?:v|version\s+|ver\.?\s*)(?P<v>\d+)(?!\w)"),
+    ("bare", r"(?<![\w.\-/])(?:v|version\s+)(?P<v>\d+)(?!\w)"),
+    ("ident", r"(?<![\w.\-/@:])(?=[\w.\-/:]*[\d_\-/:])[^\W_][\w.\-/:]*[^\W_](?![\w@])"),
+]
+_NOT_NAMES = _FILLER | {"compare", "diff", "between", "versus", "vs", "model", "version", "lineage", "changed"}
+_ALIAS_WORD = re.compile(r"\b(production|staging|champion|challenger)\b", re.I)
+_DESCRIBES_REF = re.compile(r"\b(?:production|staging|champion|challenger|models?|datasets?|versions?|runs?)\b", re.I)
+
+
+class _Ref(NamedTuple):
+    start: int
+    end: int
+    name: str | None  # None for a bare "v4", named later from its neighbours
+    suffix: str  # "", "@alias", "/v12"; "v4" for a bare version
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?")
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+_YEAR = r"(?:19|20)\d\d"
+_PERIOD = rf"""(?:
+    (?P<iso>(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})(?:-(?P<id>\d{{1,2}}))?)(?![\d\-])
+  | (?P<dm>(?P<dmd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<dmm>{_MONTH})(?:,?\s+(?P<dmy>{_YEAR}))?)(?!\d)
+  | (?P<md>(?P<mdm>{_MONTH})(?:\s+(?P<mdd>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:]))?(?:,?\s+(?P<mdy>{_YEAR}))?)(?!\d)
+  | (?P<qtr>q(?P<q>[1-4])(?:\s+(?P<qy>{_YEAR}))?)(?!\w)
+  | (?P<season>(?:(?P<sw>last|this)\s+)?(?P<sn>spring|summer|autumn|fall|winter)(?:\s+(?:of\s+)?(?P<sy>{_YEAR}))?)(?!\w)
+  | (?P<rel>(?P<rw>last|this|previous|current)\s+(?P<ru>week|month|quarter|year))(?!\w)
+  | (?P<day>today|yesterday)(?!\w)
+  | (?P<year>{_YEAR})(?!\w)
+)"""
+_ANY_PERIOD = re.sub(r"\(\?P<\w+>", "(?:", _PERIOD)
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "few": 3, "couple of": 2}
+_UNITS = r"(?P<unit>hours?|days?|weeks?|months?|years?)(?!\w)"
+_DATES = [  # (pattern, how the period bounds the range)
+    (rf"\b(?:between|from)\s+(?:the\s+)?(?P<a>{_ANY_PERIOD})\s+(?:and|to|until|till|through|thru|-)\s+(?:the\s+)?"
+     rf"(?P<b>{_ANY_PERIOD})", "range"),
+    (r"(?:\b(?:in|during|over|within|for|from)\s+)?(?:\bthe\s+)?\b(?:last|past|previous)\s+(?P<n>\d{1,4}|"
+     + "|".join(w.replace(" ", r"\s+") for w in _NUMBER_WORDS) + r")\s+" + _UNITS, "rolling"),
+    (r"(?:\b(?:in|during|over|within|for)\s+)?(?:\bthe\s+(?:last|past)|\bpast)\s+" + _UNITS, "rolling"),
+    (rf"\b(?P<prep>since|from|starting(?:\s+(?:from|in|on))?|after|before|until|till|up\s+to|prior\s+to|through|thru"
+     rf"|in|during|over|throughout|for|on)\s+(?:the\s+)?(?:(?:month|year)\s+of\s+)?(?P<p>{_ANY_PERIOD})", "prep"),
+    (r"\b(?:earlier\s+|later\s+)?(?P<p>(?:last|this|previous|current)\s+(?:week|month|quarter|year)|today|yesterday"
+     r"|(?:last|this)\s+(?:spring|summer|autumn|fall|winter))(?!\w)", "period"),
+]
+_PREPS = {"since": "from", "from": "from", "starting": "from", "after": "after", "before": "before",
+          "until": "before", "till": "before", "up to": "before", "prior to": "before", "through": "through",
+          "thru": "through"}
+
+
+class _Span(NamedTuple):
+    start: date
+    end: date  # exclusive
+    implicit_year: bool
+
+
+# -- outcome, status, kinds, numbers ----------------------------------------------------------
+
+_AND = r"(?:\b(?:and|but|so)\s+)?"
+_BASELINE = r"(?:(?:over|on|against|vs\.?|than)\s+)?(?:the\s+|our\s+)?baselines?"
+_ASKS = [
+    _AND + r"\b(?:did|does|do|has|have|will|would|was|were|is|whether)\s+(?:it|they|that|this|these|those|this\s+one"
+    r"|that\s+one|any\s+of\s+(?:them|these|those))\s+(?:(?:really|actually|even|ever)\s+)?(?:beat|outperform(?:ed)?"
+    r"|improved?|help(?:ed)?|work(?:ed)?|do\s+better|pay\s+off|make\s+a\s+difference|hurt|regress|matter"
+    r"|move\s+the\s+needle)(?:\s+" + _BASELINE + r"|\s+(?:anything|things|at\s+all))?(?!\w)",
+    _AND + r"\b(?:was|is|were|are)\s+(?:it|they|that|this)\s+(?:any\s+)?(?:better|worse|good|an\s+improvement)"
+    r"(?:\s+" + _BASELINE + r")?(?!\w)",
+    _AND + r"\bhow\s+(?:well\s+)?(?:did|does|do)\s+(?:it|they|that|this)\s+(?:do|go|perform|turn\s+out|compare)(?!\w)",
+]
+#: "did label smoothing help?": the subject words stay in the text
+_ASK_ABOUT = (r"\b(?:did|does|has|have)\s+(?P<keep>[^?!;,\x00]{1,60}?)\s+(?:really\s+|actually\s+)?(?:help(?:ed)?"
+              r"|work(?:ed)?|pay\s+off|make\s+a\s+difference|beat\s+(?:the\s+)?baseline|improve\s+(?:things|anything"
+              r"|results))(?!\w)")
+_PEOPLE_PRONOUNS = {"anyone", "anybody", "someone", "somebody", "we", "you", "i", "people", "everyone"}
+_VERDICTS = [
+    (r"(?:\b(?:that|which|who)\s+)?(?:\b(?:have|has|had|did)\s+)?\b(?:beat|beats|beaten|beating"
+     r"|outperform(?:s|ed|ing)?)\s+(?:the\s+|our\s+)?baselines?", "better"),
+    (r"\b(?:better\s+than|above|improved\s+(?:on|over|upon))\s+(?:the\s+|our\s+)?baselines?", "better"),
+    (r"\b(?:that|which|who)\s+(?:improved|helped)(?!\w)", "better"),
+    (r"\b(?:only|just)\s+(?:the\s+)?(?:improvements|wins|winners)(?!\w)|\b(?:improvements|wins)\s+only(?!\w)",
+     "better"),
+    (r"\b(?:worse\s+than|below|lost\s+to|underperform(?:s|ed|ing)?)\s+(?:the\s+|our\s+)?baselines?", "worse"),
+    (r"\b(?:that|which|who)\s+(?:hurt|regressed|made\s+(?:it|things)\s+worse)(?!\w)", "worse"),
+    (r"\b(?:only|just)\s+(?:the\s+)?regressions(?!\w)|\bregressions\s+only(?!\w)", "worse"),
+]
+_WERE = r"(?:\b(?:that|which|who)\s+)?(?:\b(?:were|was|have|has|had|got|get|been)\s+)*\b"
+_STATUSES = [
+    (_WERE + r"(?:fail|failed|failing|fails|failures|crash(?:ed|es|ing)|errored|erroring|broke|broken|blew\s+up"
+     r"|died)(?!\w)", "FAILED"),
+    (_WERE + r"(?:killed|cancell?ed|aborted)(?!\w)", "KILLED"),
+    (_WERE + r"(?:finished|completed|succeeded)(?!\w)", "FINISHED"),
+]
+_KINDS = [
+    (r"\bmodel[\s_-]versions?(?!\w)", "model_version"),
+    (r"\bregistered\s+models?(?!\w)", "model"),
+    (r"\bdataset[\s_-]versions?(?!\w)", "dataset_version"),
+    (r"\bdatasets(?!\w)", "dataset"),
+    (r"\b(?:pipeline|job)[\s_-]runs?(?!\w)|\bjobs(?!\w)", "job_run"),
+    (r"\bfeature[\s_-]views?(?!\w)", "feature_view"),
+    (r"\bevaluations(?!\w)", "evaluation"),
+    (r"\b(?:only|just|which|what)\s+(?:the\s+)?(?:runs|experiments)(?!\w)|\b(?:runs|experiments)\s+only(?!\w)", "run"),
+]
+_OPS = [  # (op, symbols, words); longer phrases first ("at least" before "at")
+    (">=", r">=|≥", r"at\s+least|no\s+less\s+than|not\s+less\s+than|minimum(?:\s+of)?"),
+    ("<=", r"<=|≤", r"at\s+most|no\s+more\s+than|not\s+more\s+than|maximum(?:\s+of)?|up\s+to"),
+    (">", r">", r"above|over|greater\s+than|more\s+than|higher\s+than|bigger\s+than|larger\s+than|exceed(?:ing|s)"),
+    ("<", r"<", r"below|under|less\s+than|lower\s+than|smaller\s+than|fewer\s+than|beneath"),
+    ("=", r"==|=", r"of|equal\s+to|equals|is|was|set\s+to|at"),
+]
+_OP_ALTS = [(op, rf"{symbols}|\b(?:{words})(?!\w)") for op, symbols, words in _OPS]
+_NUMBER = re.compile(
+    r"(?:(?P<op>" + "|".join(alt for _, alt in _OP_ALTS) + r")\s*)?"
+    r"(?<![\w.\-/@:])(?P<num>[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)(?![\w\-/:@]|\.\d)"
+    r"(?:\s+(?P<post>or\s+(?:more|higher|greater|above|less|lower|fewer|below)))?", re.I)
+_WORDS_BEFORE = re.compile(r"(?:[^\W\d][\w\-./]*[ \t]+){0,2}[^\W\d][\w\-./]*[ \t]*$")
+_WORDS_AFTER = re.compile(r"[ \t]*[^\W\d][\w\-./]*(?:[ \t]+[^\W\d][\w\-./]*){0,2}")
+_AROUND_PROJECT = (re.compile(r"(?:\b(?:on|in|for|from|within|of|at|about|across)\s+)?(?:\b(?:the|our|my|their)\s+)?$",
+                              re.I),
+                   re.compile(r"(?:'s|s')?(?:\s+(?:models?|projects?|team|pipelines?|work|use[\s-]case|experiments?"
+                              r"|runs?)(?!\w))?", re.I))
+_AROUND_PERSON = (re.compile(r"(?:\b(?:by|from|of)\s+)?$", re.I),
+                  re.compile(r"(?:@[\w.\-]+)?(?:'s|s')?(?:\s+(?:runs?|experiments?|work)(?!\w))?", re.I))
+_PERSON_HINT = re.compile(r"\b(?:by|from)\s+(?P<w>[^\W\d_][\w.\-]{2,})|(?P<v>[^\W\d_][\w.\-]{2,})'s\b", re.I)
+
+
+def _compile(patterns: list, flags: int = re.I) -> list:
+    return [(re.compile(p[0], flags), p[1]) if isinstance(p, tuple) else re.compile(p, flags) for p in patterns]
+
+
+_LINEAGE_RE, _DIFF_RE, _DIGEST_RE, _ASKS_RE = _compile(_LINEAGE), _compile(_DIFF), _compile(_DIGEST), _compile(_ASKS)
+_VERDICTS_RE, _STATUSES_RE, _KINDS_RE = _compile(_VERDICTS), _compile(_STATUSES), _compile(_KINDS)
+_DATES_RE = _compile(_DATES, re.I | re.X)  # the period grammar is written verbose
+_REFS_RE = [(kind, re.compile(p, re.I)) for kind, p in _REFS]
+_PERIOD_RE, _ASK_ABOUT_RE = re.compile(_PERIOD, re.I | re.X), re.compile(_ASK_ABOUT, re.I)
+_OPS_RE = [(op, re.compile(alt, re.I)) for op, alt in _OP_ALTS]
+
+
+def parse_question(question: str, vocabulary: Vocabulary, *, now: datetime) -> ParsedQuestion:
+    """Parse a plain-language question; raises :class:`InvalidQuery` only when it is too long."""
+    question = question or ""
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQuery(f"the question is too long ({len(question)} characters, at most {MAX_QUESTION_CHARS})")
+    now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+    return _Parser(_normalise(question), vocabulary, now).parse(question)
+
+
+class _Parser:
+    def __init__(self, text: str, vocab: Vocabulary, now: datetime) -> None:
+        self.s, self.vocab, self.now, self.today = text, vocab, now, now.date()
+        self.intent: Intent = "search"
+        self.since: datetime | None = None
+        self.until: datetime | None = None
+        self.asks = False
+        self.numeric: list[Compare] = []
+        self.subjects: list[str] = []
+        self.verdicts: list[str] = []
+        self.statuses: list[str] = []
+        self.kinds: list[str] = []
+        self.projects: list[str] = []
+        self.people: list[str] = []
+        self.fields = [(ns, n, _name_tokens(n)) for ns, names in (("metric", vocab.metrics), ("param", vocab.params))
+                       for n in names if NAME_PATTERN.match(n)]
+
+    def parse(self, question: str) -> ParsedQuestion:
+        for step in (self.read_intent, self.read_dates, self.read_outcome, self.read_status, self.read_kinds,
+                     self.read_numbers, self.read_names):
+            step()
+        conditions = [*self.numeric, *(c for c in (_one_of("status", self.statuses),
+                                                   _one_of("outcome", self.verdicts)) if c)]
+        return ParsedQuestion(
+            question=question, intent=self.intent, text=_clean_text(self.s), projects=tuple(self.projects),
+            people=tuple(self.people), kinds=tuple(self.kinds), since=self.since, until=self.until,
+            conditions=tuple(conditions), asks_outcome=self.asks, subjects=tuple(self.subjects))
+
+    # -- peeling
+    def take(self, pattern: re.Pattern[str], handle: Callable[[re.Match[str]], bool | str]) -> None:
+        """Replace each match by a hole; ``handle`` may keep it (False) or put text back (a string)."""
+        def replace(m: re.Match[str]) -> str:
+            result = handle(m)
+            return m.group(0) if result is False else _HOLE + (result if isinstance(result, str) else "") + _HOLE
+        self.s = pattern.sub(replace, self.s)
+
+    def cut(self, start: int, end: int) -> None:
+        self.s = self.s[:start] + _HOLE + self.s[end:]
+
+    def set(self, name: str, value: object) -> bool:
+        setattr(self, name, value)
+        return True
+
+    @staticmethod
+    def add(items: list[str], item: str) -> bool:
+        items.extend([] if item in items else [item])
+        return True
+
+    # -- intent and subjects
+    def read_intent(self) -> None:
+        for pattern, strict in _LINEAGE_RE:
+            self.take(pattern, lambda m, strict=strict: self.intent == "search" and self._lineage(m, strict))
+        for pattern in _DIFF_RE:
+            self.take(pattern, lambda m: self.intent == "search" and self._diff(m))
+        for pattern in _DIGEST_RE:
+            self.take(pattern, lambda m: self.intent in ("search", "digest") and self.set("intent", "digest"))
+
+    def _lineage(self, m: re.Match[str], strict: bool) -> bool | str:
+        refs = self._refs(m.group("x"))
+        if refs:
+            self.subjects += self._fill(refs)
+            return self.set("intent", "lineage") and _leftover(m.group("x"), refs)
+        name = _clean_text(m.group("x"))
+        if strict or not name:
+            return False
+        return self.add(self.subjects, name) and self.set("intent", "lineage")
+
+    def _diff(self, m: re.Match[str]) -> bool | str:
+        a, b = self._refs(m.group("a")), self._refs(m.group("b"))
+        if not a or not b:
+            return False
+        self.subjects += self._fill(a + [r._replace(start=r.start + 10_000, end=r.end + 10_000) for r in b])
+        return self.set("intent", "diff") and _leftover(m.group("a"), a) + _HOLE + _leftover(m.group("b"), b)
+
+    def _refs(self, text: str) -> list[_Ref]:
+        """Model refs, URNs, known model/dataset names and identifier-like tokens in ``text``."""
+        found: list[_Ref] = []
+        masked = text
+        for kind, pattern in _REFS_RE:
+            refs = [r for r in (self._ref(kind, m) for m in pattern.finditer(masked)) if r]
+            if kind == "bare":  # known names come before the identifier-like fallback
+                alias = _ALIAS_WORD.search(text)
+                suffix = f"@{alias.group(1).lower()}" if alias else ""
+                names = _Names(self.vocab.models + self.vocab.datasets, any_word=False)
+                refs += [_Ref(start, end, name, suffix) for name, start, end in names.find_all(masked)]
+            for r in refs:
+                masked = masked[:r.start] + " " * (r.end - r.start) + masked[r.end:]
+            found += refs
+        return sorted(found)
+
+    def _ref(self, kind: str, m: re.Match[str]) -> _Ref | None:
+        if kind in ("urn", "ident"):
+            token = m.group(0)
+            number = re.fullmatch(r"[-+.\d/:]+(?:e[-+]?\d+)?", token, re.I)
+            return None if kind == "ident" and (number or _PERIOD_RE.fullmatch(token)) else _Ref(*m.span(), token, "")
+        if kind == "bare":
+            return _Ref(*m.span(), None, f"v{m.group('v')}")
+        if kind == "spaced" and _fold(m.group("n")) in _NOT_NAMES:
+            return None
+        return _Ref(*m.span(), self._canonical(m.group("n")), ("@" if kind == "alias" else "/v") + m.group("v"))
+
+    def _canonical(self, name: str) -> str:
+        """The vocabulary spelling of a typed model/dataset name, when it spells one exactly."""
+        key = [t for t, _, _ in _tokens(name)]
+        known = [n for n in self.vocab.models + self.vocab.datasets if [t for t, _, _ in _tokens(n)] == key]
+        return known[0] if len(known) == 1 else name
+
+    def _fill(self, refs: list[_Ref]) -> list[str]:
+        """Subjects in order; a bare "v4" borrows a name ("compare churn v3 with v4", or the only model)."""
+        if all(r.name for r in refs):
+            return [f"{r.name}{r.suffix}" for r in refs]
+        mentioned = _Names(self.vocab.models, any_word=False).find_all(self.s)
+        only = self.vocab.models[0] if len(self.vocab.models) == 1 else None
+        base = next((r.name for r in refs if r.name and "://" not in r.name), None) or \
+            (mentioned[0][0] if mentioned else only)
+        return [(f"{base}/{r.suffix}" if base else r.suffix) if r.name is None else f"{r.name}{r.suffix}"
+                for r in refs if r.name is None or r.suffix or r.name != base]  # a plain name that only named versions
+
+    # -- dates
+    def read_dates(self) -> None:
+        for pattern, how in _DATES_RE:
+            self.take(pattern, lambda m, how=how: self._date(m, how))
+
+    def _date(self, m: re.Match[str], how: str) -> bool:
+        try:
+            if how == "rolling":
+                return self._rolling(m)
+            if how == "range":
+                return self._range(self._period(m.group("a")), self._period(m.group("b")))
+        except (ValueError, OverflowError):  # "the last 5000 years"
+            return False
+        span = self._period(m.group("p"))
+        key = " ".join(_fold(m.group("prep")).split()) if how == "prep" else "in"
+        prep = _PREPS.get("starting" if key.startswith("starting") else key, "in")
+        if not span:
+            return False
+        if prep in ("from", "after"):
+            return self._bound(since=span.start if prep == "from" else span.end)
+        if prep in ("before", "through"):
+            return self._bound(until=span.start if prep == "before" else span.end)
+        return self._bound(since=span.start, until=span.end)
+
+    def _range(self, a: _Span | None, b: _Span | None) -> bool:
+        if not a or not b:
+            return False
+        if b.implicit_year:  # "from March 2025 to May": May of 2025
+            b = _shift(b, a.start.year - b.start.year + ((b.start.month, b.start.day) < (a.start.month, a.start.day)))
+            if a.implicit_year and b.start > self.today:  # "between November and February", asked in November
+                a, b = _shift(a, -1), _shift(b, -1)
+        return self._bound(since=a.start, until=b.end)
+
+    def _rolling(self, m: re.Match[str]) -> bool:
+        count = m.groupdict().get("n") or "1"
+        n = int(count) if count.isdigit() else _NUMBER_WORDS.get(" ".join(_fold(count).split()), 1)
+        unit = _fold(m.group("unit")).rstrip("s")
+        if unit == "hour":
+            return self._bound_at(since=self.now - timedelta(hours=n))
+        return self._bound(since=self.today - relativedelta(**{unit + "s": n}))
+
+    def _bound(self, *, since: date | None = None, until: date | None = None) -> bool:
+        """Narrow the time range; an end still in the future is dropped (nothing is recorded there)."""
+        end = _utc(until) if until else None
+        return self._bound_at(since=_utc(since) if since else None, until=end if end and end <= self.now else None)
+
+    def _bound_at(self, *, since: datetime | None = None, until: datetime | None = None) -> bool:
+        self.since = max(self.since, since) if self.since and since else since or self.since
+        self.until = min(self.until, until) if self.until and until else until or self.until
+        return True
+
+    def _period(self, text: str) -> _Span | None:
+        """The calendar period a date expression names; a month or quarter without a year is the latest one begun."""
+        m, today = _PERIOD_RE.fullmatch(text.strip()), self.today
+        try:
+            if not m:
+                return None
+            g = m.group
+            if g("iso"):
+                start = date(int(g("iy")), int(g("im")), int(g("id") or 1))
+                return _Span(start, start + (timedelta(days=1) if g("id") else relativedelta(months=1)), False)
+            if g("dm") or g("md"):
+                month, day_text = _MONTHS[_fold(g("dmm") or g("mdm"))[:3]], g("dmd") or g("mdd")
+                start, implicit = self._recent(lambda y: date(y, month, int(day_text or 1)), g("dmy") or g("mdy"))
+                return _Span(start, start + (timedelta(days=1) if day_text else relativedelta(months=1)), implicit)
+            if g("qtr") or g("season"):
+                month = 3 * int(g("q")) - 2 if g("qtr") else _SEASONS[_fold(g("sn"))]
+                start, implicit = self._recent(lambda y: date(y, month, 1), g("qy") or g("sy"))
+                if implicit and _fold(g("sw") or "") == "last" and start + relativedelta(months=3) > today:
+                    start -= relativedelta(years=1)  # "last summer", asked in July
+                return _Span(start, start + relativedelta(months=3), implicit)
+            if g("rel"):
+                start, step = {
+                    "week": (today - timedelta(days=today.weekday()), relativedelta(weeks=1)),
+                    "month": (today.replace(day=1), relativedelta(months=1)),
+                    "quarter": (date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), relativedelta(months=3)),
+                    "year": (date(today.year, 1, 1), relativedelta(years=1)),
+                }[_fold(g("ru"))]
+                start -= step if _fold(g("rw")) in ("last", "previous") else relativedelta()
+                return _Span(start, start + step, False)
+            if g("day"):
+                start = today - timedelta(days=0 if _fold(g("day")) == "today" else 1)
+                return _Span(start, start + timedelta(days=1), False)
+            year = int(g("year"))
+            return _Span(date(year, 1, 1), date(year + 1, 1, 1), False) if year <= today.year + 5 else None
+        except (ValueError, OverflowError):  # 2026-02-30
+            return None
+
+    def _recent(self, make: Callable[[int], date], year: str | None) -> tuple[date, bool]:
+        """A date in the given year, else the most recent one that is not in the future."""
+        if year:
+            return make(int(year)), False
+        start = make(self.today.year)
+        return (make(self.today.year - 1) if start > self.today else start), True
+
+    # -- outcome, status, kinds
+    def read_outcome(self) -> None:
+        for pattern in _ASKS_RE:
+            self.take(pattern, lambda m: self.set("asks", True))
+        self.take(_ASK_ABOUT_RE, self._ask_about)
+        for pattern, verdict in _VERDICTS_RE:
+            self.take(pattern, lambda m, v=verdict: self.add(self.verdicts, v))
+
+    def _ask_about(self, m: re.Match[str]) -> bool | str:
+        words = m.group("keep").split()
+        if not words or _fold(words[0]) in _PEOPLE_PRONOUNS:  # "did anyone beat the baseline" asks for winners
+            return False
+        return self.set("asks", True) and m.group("keep")
+
+    def read_status(self) -> None:
+        for pattern, status in _STATUSES_RE:
+            self.take(pattern, lambda m, s=status: self.add(self.statuses, s))
+
+    def read_kinds(self) -> None:
+        for pattern, kind in _KINDS_RE:
+            self.take(pattern, lambda m, k=kind: self.add(self.kinds, k))
+
+    # -- numbers
+    def read_numbers(self) -> None:
+        pos = 0
+        while (m := _NUMBER.search(self.s, pos)) is not None:
+            found = self._condition(m)
+            if found:
+                self.numeric.append(found[2])
+                self.cut(found[0], found[1])
+            pos = found[0] if found else m.end()
+
+    def _condition(self, m: re.Match[str]) -> tuple[int, int, Compare] | None:
+        """``auc > 0.8``, ``batch size of 512``, ``more than 4 cores``: a field from the vocabulary."""
+        op = next((o for o, p in _OPS_RE if m.group("op") and p.fullmatch(" ".join(m.group("op").split()))), "=")
+        if m.group("post"):
+            op = ">=" if _fold(m.group("post")).split()[1] in ("more", "higher", "greater", "above") else "<="
+        value = float(m.group("num"))
+        before = _WORDS_BEFORE.search(self.s, max(0, m.start() - 200), m.start())
+        start = before.start() if before else m.start()
+        words = list(re.finditer(r"\S+", self.s[start:m.start()]))
+        for k in range(len(words), 0, -1):  # the longest run of words that names a field: "learning rate"
+            if ref := self._field(" ".join(w.group() for w in words[-k:])):
+                return start + words[-k].start(), m.end(), Compare(ref, op, value)
+        after = _WORDS_AFTER.match(self.s, m.end())
+        words = list(re.finditer(r"\S+", after.group())) if after else []
+        for k in range(len(words), 0, -1):
+            if ref := self._field(" ".join(w.group() for w in words[:k])):
+                return m.start(), m.end() + words[k - 1].end(), Compare(ref, op, value)
+        return None
+
+    def _field(self, words: str) -> FieldRef | None:
+        """The one metric or param these words name (``auc`` → val_auc, ``batch size`` → batch_size)."""
+        query = _name_tokens(words)
+        if not query or any(t in _FILLER for t in query):
+            return None
+        fits = [(ns, n) for ns, n, toks in self.fields if toks == query] or \
+            [(ns, n) for ns, n, toks in self.fields if _contains_run(toks, query)]
+        return FieldRef(fits[0][0], fits[0][1]) if len(fits) == 1 else None  # type: ignore[arg-type]
+
+    # -- projects and people
+    def read_names(self) -> None:
+        projects = _Names(self.vocab.projects, any_word=False)
+        self._take_names(projects.find_all(self.s), self.projects, _AROUND_PROJECT)
+        people = _Names(self.vocab.people, any_word=True, min_len=2)
+        self._take_names(people.find_all(self.s), self.people, _AROUND_PERSON)
+        hints = []  # "by mari", "garc's": a unique prefix, only where the words say it names a person
+        for m in _PERSON_HINT.finditer(self.s):
+            word = _fold(m.group("w") or m.group("v"))
+            fits = [p for p in self.vocab.people if any(t.startswith(word) for t, _, _ in _tokens(p))]
+            hints += [(fits[0], *m.span())] if len(fits) == 1 and word not in _FILLER else []
+        self._take_names(hints, self.people, _AROUND_PERSON)
+
+    def _take_names(self, hits: list[tuple[str, int, int]], found: list[str], around: tuple) -> None:
+        for name, _, _ in hits:
+            self.add(found, name)
+        for _, start, end in reversed(hits):  # right to left, so the earlier spans stay valid
+            self._cut_around(start, end, *around)
+
+    def _cut_around(self, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str]) -> None:
+        """Cut a name with the words that only served it: "on the churn model", "maria's runs"."""
+        lead, tail = before.search(self.s, max(0, start - 40), start), after.match(self.s, end)
+        self.cut(lead.start() if lead else start, tail.end() if tail else end)
+
+
+def _contains_run(name: tuple[str, ...], query: tuple[str, ...]) -> bool:
+    def same(a: str, b: str) -> bool:
+        return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+    return any(all(same(name[i + j], q) for j, q in enumerate(query)) for i in range(len(name) - len(query) + 1))
+
+
+def _leftover(text: str, refs: list[_Ref]) -> str:
+    """What surrounds the refs (perhaps a date), without the words that only described them."""
+    for ref in sorted(refs, reverse=True):
+        text = text[:ref.start] + _HOLE + text[ref.end:]
+    return _DESCRIBES_REF.sub(" ", text)
+
+
+def _shift(span: _Span, years: int) -> _Span:
+    return _Span(span.start + relativedelta(years=years), span.end + relativedelta(years=years), span.implicit_year)
+
+
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
