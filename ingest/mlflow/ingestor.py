@@ -48,6 +48,7 @@ class MlflowIngestor(Ingestor):
         self._client: Any = None
         self._experiments: list[Any] | None = None
         self._run_projects: dict[str, str | None] = {}
+        self._http = httpx.Client(timeout=config.timeout_seconds * 6, auth=_mlflow_auth())
 
     @property
     def source_key(self) -> str:
@@ -131,8 +132,8 @@ class MlflowIngestor(Ingestor):
             experiments = [e for e in experiments if e.name in wanted]
         return experiments
 
-    def total_hint(self) -> int | None:
-        return None
+    def close(self) -> None:
+        self._http.close()
 
     # -- records
     def records(self, state: SourceState) -> Iterator[Record]:
@@ -204,7 +205,7 @@ class MlflowIngestor(Ingestor):
         yield from experiment_records(experiment, self.urns, self.source_for("project", experiment.experiment_id))
         outcomes = ExperimentOutcomes(experiment, runs)
         seen: set[str] = set()
-        since_checkpoint = 0
+        changed: list[tuple[Any, dict[str, Any], str]] = []
         for run in runs:
             urn = self.urns.run(run.info.run_id)
             self.report.read += 1
@@ -216,37 +217,76 @@ class MlflowIngestor(Ingestor):
             try:
                 outcome = outcomes.outcome(run)
                 fingerprint = run_fingerprint(run, outcome)
-                if known.get(urn) == fingerprint:
-                    self.report.skipped_unchanged += 1
-                    continue
-                best = self._best_metrics(run)
-                records = run_records(
-                    run, experiment, self.urns, self.source_for, outcome, best, fingerprint, self.report.warn
-                )
             except Exception as exc:  # a malformed run is reported and skipped, the rest ingested
                 self.report.warn("malformed run skipped", f"{type(exc).__name__}: {exc}", f"run {run.info.run_id}")
                 continue
-            yield from records
-            since_checkpoint += 1
-            if since_checkpoint >= self.config.checkpoint_every:
-                since_checkpoint = 0
-                yield Checkpoint(cursor={"pass": progress})
+            if known.get(urn) == fingerprint:
+                self.report.skipped_unchanged += 1
+            else:
+                changed.append((run, outcome, fingerprint))
+        # only new or changed runs are read further, a checkpoint's worth at a time
+        for start in range(0, len(changed), self.config.checkpoint_every):
+            chunk = changed[start : start + self.config.checkpoint_every]
+            best = self._best_metrics([run for run, _, _ in chunk])
+            for run, outcome, fingerprint in chunk:
+                try:
+                    records = run_records(
+                        run, experiment, self.urns, self.source_for, outcome, best.get(run.info.run_id, {}),
+                        fingerprint, self.report.warn,
+                    )
+                except Exception as exc:
+                    self.report.warn("malformed run skipped", f"{type(exc).__name__}: {exc}", f"run {run.info.run_id}")
+                    continue
+                yield from records
+            yield Checkpoint(cursor={"pass": progress})
         for urn in sorted(set(known) - seen - {project_urn}):
             yield Tombstone(urn=urn, at=now, reason="run no longer in MLflow")
 
-    def _best_metrics(self, run: Any) -> dict[str, dict[str, float]]:
-        """Best value and its step of each metric, from the metric history (read for changed runs only)."""
-        best: dict[str, dict[str, float]] = {}
-        for metric in run.data._metric_objs:
-            # a metric logged once needs no history call
-            history = [metric] if metric.step == 0 else self.client.get_metric_history(run.info.run_id, metric.key)
-            finite = [m for m in history if m.value is not None and math.isfinite(m.value)]
-            if not finite:
-                continue
-            pick = min if lower_is_better(metric.key) else max
-            top = pick(finite, key=lambda m: m.value)
-            best[metric.key] = {"value": float(top.value), "step": int(top.step)}
+    def _best_metrics(self, runs: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
+        """Best value and its step of each metric of each run, from the metric histories.
+
+        A metric logged once needs no history. Others are read with the tracking server's bulk
+        history endpoint (100 runs per request), or one call per run and metric elsewhere.
+        """
+        best: dict[str, dict[str, dict[str, float]]] = {run.info.run_id: {} for run in runs}
+        wanted: dict[str, list[str]] = {}
+        for run in runs:
+            for metric in run.data._metric_objs:
+                if metric.step == 0:
+                    _keep_best(best[run.info.run_id], metric.key, [metric])
+                else:
+                    wanted.setdefault(metric.key, []).append(run.info.run_id)
+        for key, run_ids in sorted(wanted.items()):
+            for start in range(0, len(run_ids), 100):
+                chunk = run_ids[start : start + 100]
+                histories = self._history_bulk(key, chunk) if self._is_http() else None
+                for run_id in chunk:
+                    points = histories[run_id] if histories is not None else self.client.get_metric_history(run_id, key)
+                    _keep_best(best[run_id], key, points)
         return best
+
+    def _history_bulk(self, key: str, run_ids: list[str]) -> dict[str, list[Any]] | None:
+        """Histories of one metric for many runs in one request; ``None`` if the server cannot answer so."""
+        from mlflow.entities import Metric
+
+        limit = 25_000
+        try:
+            response = self._http.get(
+                f"{self.config.tracking_uri}/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+                params=[("metric_key", key), ("max_results", str(limit))] + [("run_id", r) for r in run_ids],
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        points = response.json().get("metrics", [])
+        if len(points) >= limit:  # truncated: read this chunk run by run instead
+            return None
+        found: dict[str, list[Any]] = {r: [] for r in run_ids}
+        for point in points:
+            if point.get("run_id") in found:
+                found[point["run_id"]].append(Metric(key, point["value"], point["timestamp"], point.get("step", 0)))
+        return found
 
     def _registry(self, state: SourceState, now: datetime) -> Iterator[Record]:
         from mlflow.exceptions import MlflowException
@@ -289,6 +329,23 @@ class MlflowIngestor(Ingestor):
                 self.report.warn("model version of a missing run", "the producing run is not in MLflow", f"run {run_id}")
                 self._run_projects[run_id] = None
         return self._run_projects[run_id]
+
+
+def _mlflow_auth() -> httpx.Auth | None:
+    """The credentials MLflow's own client would use (its standard environment variables)."""
+    import os
+
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        return httpx.BasicAuth(user, password)
+    return None
+
+
+def _keep_best(best: dict[str, dict[str, float]], key: str, points: list[Any]) -> None:
+    finite = [m for m in points if m.value is not None and math.isfinite(m.value)]
+    if finite:
+        top = (min if lower_is_better(key) else max)(finite, key=lambda m: m.value)
+        best[key] = {"value": float(top.value), "step": int(top.step)}
 
 
 def _quote(name: str) -> str:

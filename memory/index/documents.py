@@ -60,7 +60,7 @@ def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDoc
     prose = [f"{_KIND_LABEL.get(node.kind.value, node.kind.value)}: {node.name}."]
     if node.project:
         prose.append(f"Project {node.project}.")
-    for text in (node.description, props.get("notes")):
+    for text in dict.fromkeys((node.description, props.get("notes"))):  # MLflow notes are also the description
         if text and text.strip():
             prose.append(text.strip())
     if status and status not in ("FINISHED", "READY"):
