@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_vec_gen ON docs(vec_gen);
 CREATE INDEX IF NOT EXISTS docs_time ON docs(time);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(name, text, lexical, tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab(docs_fts, 'row');
 CREATE TABLE IF NOT EXISTS vec_deletions (key INTEGER NOT NULL, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -49,6 +50,10 @@ _COLUMNS = (
     "urn, kind, name, source, source_id, source_url, project, status, person, outcome, time, "
     "text, lexical, params, metrics, tags, outcome_json, group_key"
 )
+#: a query term in more than this share of documents is left out of BM25 (see ``_selective``)
+COMMON_TERM_SHARE = 0.3
+#: pruning only pays (and only is harmless) on large collections
+PRUNE_FROM_DOCS = 5_000
 #: BM25 column weights for (name, text, lexical): a title match counts most, params least
 BM25_WEIGHTS = (4.0, 1.0, 0.6)
 
@@ -239,7 +244,7 @@ class EmbeddedIndex(SearchIndex):
         return "1" if filter is None else to_sql(filter, params)
 
     def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
-        terms = query_stems(text)
+        terms = self._selective(query_stems(text))
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)  # stems are word characters only
@@ -253,6 +258,20 @@ class EmbeddedIndex(SearchIndex):
                 params,
             ).fetchall()
         return [Ranked(urn, -score) for urn, score in rows]
+
+    def _selective(self, terms: list[str]) -> list[str]:
+        """Drop terms found in most documents (e.g. "run"): near-zero BM25 weight, but they make
+        FTS5 score every document. The rarest term is always kept."""
+        if len(terms) < 2:
+            return terms
+        with self._lock:
+            total = int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0]) or 1
+            if total < PRUNE_FROM_DOCS:
+                return terms
+            marks = ",".join("?" * len(terms))
+            frequency = dict(self._db.execute(f"SELECT term, doc FROM docs_vocab WHERE term IN ({marks})", terms))
+        kept = [t for t in terms if frequency.get(t, 0) <= COMMON_TERM_SHARE * total]
+        return kept or [min(terms, key=lambda t: frequency.get(t, 0))]
 
     def vector(self, vector: np.ndarray, filter: Expr | None, k: int) -> list[Ranked]:
         with self._lock:
