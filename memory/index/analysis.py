@@ -28,6 +28,12 @@ def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("porter")
 
 
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Porter stem of one word (memoised: a memory's vocabulary is small, its texts repeat it)."""
+    return str(_stemmer().stemWord(word))
+
+
 def words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
@@ -36,13 +42,13 @@ def words(text: str) -> list[str]:
 
 def analyze(text: str) -> str:
     """The indexed form of ``text``: stemmed words separated by spaces."""
-    return " ".join(_stemmer().stemWords(words(text)))
+    return " ".join(map(stem, words(text)))
 
 
 def query_stems(text: str) -> list[str]:
     """Distinct stems of the query's words, stop words removed, in order."""
     seen: dict[str, None] = {}
-    kept = [w for w in words(text) if w not in STOPWORDS]
-    for stem in _stemmer().stemWords(kept):
-        seen.setdefault(stem, None)
+    for word in words(text):
+        if word not in STOPWORDS:
+            seen.setdefault(stem(word), None)
     return list(seen)
