@@ -95,6 +95,7 @@ class MemoryService:
         base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
         self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
         self._vocabulary: tuple[float, dict[str, list[str]], list[Node]] | None = None
+        self._chat_pair: tuple[Any, Any] | None = None
 
     def close(self) -> None:
         self.index.close()
@@ -369,7 +370,9 @@ class MemoryService:
     def ask(self, question: str, principal: Principal = LOCAL_ADMIN, *, limit: int = 10, now: datetime | None = None) -> Answer:
         """A plain-language question: parsed into the typed query (shown), answered with grouped hits and a summary."""
         require(principal, Scope.read)
-        parsed = parse_question(question, self.vocabulary(principal), now=now or datetime.now(timezone.utc))
+        chat = self._chat()
+        vocabulary, moment = self.vocabulary(principal), now or datetime.now(timezone.utc)
+        parsed = chat[0].parse(question, vocabulary, now=moment) if chat else parse_question(question, vocabulary, now=moment)
         notes: list[str] = []
         lineage = None
         if parsed.intent == "lineage" and parsed.subjects:
@@ -381,8 +384,19 @@ class MemoryService:
         elif parsed.intent in ("diff", "digest"):
             notes.append(f"{parsed.intent} answers are not available yet; these are the matching results")
         hits = self.search(parsed.to_query(limit), principal).hits
-        return Answer(question=question, parsed=parsed, summary=summarize(parsed, hits), hits=hits, notes=notes,
-                      lineage=lineage)
+        summary = (chat[1].write(question, hits) if chat else None) or summarize(parsed, hits)
+        return Answer(question=question, parsed=parsed, summary=summary, hits=hits, notes=notes, lineage=lineage)
+
+    def _chat(self) -> tuple[Any, Any] | None:
+        """The configured chat-model parser and answer writer (``XMEM_LLM``), loaded once; ``None`` without one."""
+        if not self.settings.llm:
+            return None
+        if self._chat_pair is None:
+            from memory.langchain import ChatAnswerWriter, ChatQuestionParser, load_chat_model
+
+            model = load_chat_model(self.settings.llm)
+            self._chat_pair = (ChatQuestionParser(model), ChatAnswerWriter(model))
+        return self._chat_pair
 
     # -- access control
     def authenticate(self, token: str) -> Principal:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=200, ge=1, le=100_000, description="Source objects committed per transaction while ingesting."
     )
+    llm: str | None = Field(
+        default=None,
+        description="Import path (package.module:name) of a langchain-core chat model that parses questions and writes answers; "
+        "unset: the deterministic parser and extractive summaries.",
+    )
     api_allow_anonymous: bool = Field(
         default=False,
         description="Let the API answer requests without a token (read scope, every project): for a memory on one's own machine.",
