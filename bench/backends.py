@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import USER_QUERIES, cached_embedder, common_args, emit, log, pct, query_texts, wait_for_quiet_machine
+from _common import CACHE, USER_QUERIES, cached_embedder, common_args, emit, log, pct, query_texts, wait_for_quiet_machine
 
 from search_latency import synthetic_home
 
@@ -26,7 +26,10 @@ BENCH = "backends"
 
 
 def main() -> None:
-    args = common_args(__doc__)
+    parser = common_args(__doc__)
+    parser.add_argument("--set", choices=("synthetic", "demo10k"), default="synthetic",
+                        help="synthetic 100k (many documents share a text) or the ingested 10k demo memory (distinct texts)")
+    args = parser.parse_args()
     wait_for_quiet_machine(args.quick)
     url = os.environ.get("XMEM_TEST_ELASTICSEARCH_URL") or os.environ.get("XMEM_ELASTICSEARCH_URL")
     if not url:
@@ -36,7 +39,10 @@ def main() -> None:
     from memory.query import SearchQuery
 
     count, budget = (3_000, 300) if args.quick else (100_000, 6_000)
-    source = EmbeddedIndex(synthetic_home(count, budget, args.quick) / "index")
+    if args.set == "demo10k":
+        source = EmbeddedIndex(CACHE / "memory-seed7-scale25" / "index")
+    else:
+        source = EmbeddedIndex(synthetic_home(count, budget, args.quick) / "index")
     docs = list(source.get_documents(sorted(source.all_urns()), with_vectors=True).values())
     source.close()
     log(f"{len(docs)} documents with vectors")
@@ -53,7 +59,7 @@ def main() -> None:
             index.flush()
             timings[index.name] = time.perf_counter() - started
             log(f"{index.name}: indexed {index.count()} documents in {timings[index.name]:.1f} s")
-        emit(BENCH, "bulk_index_docs_per_s", len(docs) / timings["elasticsearch"], backend="elasticsearch",
+        emit(BENCH, "bulk_index_docs_per_s", len(docs) / timings["elasticsearch"], backend="elasticsearch", set=args.set,
              docs=len(docs), baseline="embedded", baseline_value=len(docs) / timings["embedded"], higher_is_better=True)
 
         questions = [q for q, _ in USER_QUERIES] + query_texts(40 if not args.quick else 10)
@@ -70,11 +76,11 @@ def main() -> None:
                     if passes == 0:
                         tops[index.name].append([h.urn for h in result.hits])
         for q in (50, 95):
-            emit(BENCH, f"search_p{q}_ms", pct(latencies["elasticsearch"], q), backend="elasticsearch", docs=len(docs),
+            emit(BENCH, f"search_p{q}_ms", pct(latencies["elasticsearch"], q), backend="elasticsearch", docs=len(docs), set=args.set,
                  queries=len(questions), baseline="embedded", baseline_value=pct(latencies["embedded"], q))
         overlaps = [len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(tops["embedded"], tops["elasticsearch"])]
         same_first = sum(a[:1] == b[:1] for a, b in zip(tops["embedded"], tops["elasticsearch"])) / len(questions)
-        emit(BENCH, "top10_overlap", sum(overlaps) / len(overlaps), docs=len(docs), queries=len(questions),
+        emit(BENCH, "top10_overlap", sum(overlaps) / len(overlaps), docs=len(docs), queries=len(questions), set=args.set,
              min_overlap=min(overlaps), same_top1_share=same_first)
     finally:
         elastic.drop()
