@@ -77,16 +77,6 @@ def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
-@contextmanager
-def timer() -> Iterator[list[float]]:
-    box: list[float] = []
-    started = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - started)
-
-
 def rss_bytes() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -163,8 +153,8 @@ def mlflow_store(quick: bool) -> Path:
     """A folder holding ``mlflow.db`` with the demo organization (~10k runs; 367 with --quick).
 
     Built once, in-process through ``MlflowClient(tracking_uri="sqlite:///...")``, i.e. MLflow's
-    own ``SqlAlchemyStore``: writing 10k runs through the HTTP server runs at ~6 runs/s
-    (~29 min for 10k), see ``ingest_mlflow.py``, which measures both paths on a sample each run.
+    own ``SqlAlchemyStore``: writing through the HTTP server ran at 5-15 runs/s (11-35 min for 10k
+    runs, depending on the load), see ``ingest_mlflow.py``, which measures both paths each run.
     """
     from memory.demo.mlflow_writer import write_organization
     from memory.demo.org import generate_organization

@@ -4,7 +4,8 @@ What is measured (one process, one run):
 
 * the MLflow store: the demo organization (``memory.demo``, seed 7, scale 25: ~10k runs; --quick:
   scale 0.1, ~75 runs) is written once into ``bench/.cache/`` through ``MlflowClient("sqlite:///...")``, i.e.
-  MLflow's own ``SqlAlchemyStore`` in-process, because the HTTP path is too slow for 10k runs.
+  MLflow's own ``SqlAlchemyStore`` in-process, because the HTTP path took 35 min for 10k runs
+  when first measured (11 min on a quiet machine; in-process is still ~2x faster).
   Each run re-measures both write paths on a small sample written after the ingests, as a new
   experiment (``mlflow_write_runs_per_s``).
 * a real ``mlflow server`` (``MlflowServer``) serves a copy of that store;
@@ -16,7 +17,7 @@ What is measured (one process, one run):
   those objects' methods on the instances (no project code changed);
 * a second ingest with nothing changed;
 * the embedding cost of the run documents as built vs. the same texts with the duplicated note
-  removed (``build_document`` adds the MLflow note twice: as the description and as ``notes``);
+  removed (``build_document`` used to add the MLflow note twice: as the description and as ``notes``);
   ``--note-cost-only`` measures just this on the cached memory.
 
 The ingested memory is kept in ``bench/.cache/memory-*`` for ``search_latency.py``.
