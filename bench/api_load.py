@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,13 +19,9 @@ from pathlib import Path
 import httpx
 from _common import CACHE, REPO, USER_QUERIES, common_args, emit, log, pct, query_texts, wait_for_quiet_machine
 
+from memory.demo.mlflow_server import free_port
+
 BENCH = "api_load"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def client(base: str, questions: list[str], until: float, out: dict[str, list[float]], errors: list[str]) -> None:

@@ -356,9 +356,5 @@ def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(..., help="T
     console.print(f"Revoked token {revoked.id} ({revoked.name}).")
 
 
-def entrypoint() -> None:  # pragma: no cover - console script shim
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

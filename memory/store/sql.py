@@ -20,7 +20,6 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from sqlalchemy.orm import Session, sessionmaker
 
 from memory.entities import (
-    ApiToken,
     Checkpoint,
     Edge,
     EdgeUpsert,
@@ -33,6 +32,7 @@ from memory.entities import (
     Tombstone,
 )
 from memory.errors import BackendUnavailable, Conflict, NotFound
+from memory.store.tokens import TokenVerbs
 from memory.store.base import (
     CONSUMES,
     HUB_EDGES,
@@ -45,7 +45,7 @@ from memory.store.base import (
     StoreStats,
     SyncInfo,
 )
-from memory.store.models import ApiTokenRow, EdgeRow, EventRow, NodeRow, SyncStateRow, UtcDateTime
+from memory.store.models import EdgeRow, EventRow, NodeRow, SyncStateRow, UtcDateTime
 
 _CHUNK = 500
 _ATTEMPTS = 8
@@ -89,7 +89,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlGraphStore(GraphStore):
+class SqlGraphStore(TokenVerbs, GraphStore):
     """Graph store on any SQLAlchemy 2 database; the schema is migrated with Alembic on open."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -567,36 +567,6 @@ class SqlGraphStore(GraphStore):
                 "metrics": sorted(metrics),
                 "params": sorted(params),
             }
-
-    # -- API tokens
-    def upsert_token(self, token: ApiToken) -> None:
-        with self._session() as session:
-            row = session.get(ApiTokenRow, token.id) or ApiTokenRow(id=token.id)
-            row.name, row.token_hash = token.name, token.token_hash
-            row.scopes = sorted(s.value for s in token.scopes)
-            row.projects = sorted(token.projects) if token.projects is not None else None
-            row.created_at, row.revoked_at, row.last_used_at = token.created_at, token.revoked_at, token.last_used_at
-            session.merge(row)
-
-    def get_token_by_hash(self, token_hash: str) -> ApiToken:
-        with self._session() as session:
-            row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
-            if row is None or row.revoked_at is not None:
-                raise NotFound("unknown or revoked token")
-            return row.to_entity()
-
-    def list_tokens(self) -> list[ApiToken]:
-        with self._session() as session:
-            return [r.to_entity() for r in session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.created_at))]
-
-    def revoke_token(self, token_id: str) -> ApiToken:
-        with self._session() as session:
-            row = session.get(ApiTokenRow, token_id)
-            if row is None:
-                raise NotFound(f"no token {token_id!r}", hint="list tokens with `xmem token list`")
-            if row.revoked_at is None:
-                row.revoked_at = _utcnow()
-            return row.to_entity()
 
     def dump(self) -> dict[str, Any]:
         with self._session() as session:
