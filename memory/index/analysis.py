@@ -14,13 +14,11 @@ import unicodedata
 
 import snowballstemmer
 
+from memory.query.phrases import _STOPWORDS as QUESTION_STOPWORDS
+
 ANALYSIS_VERSION = "1"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-STOPWORDS = frozenset(
-    """a an and any anybody anyone are as at be been by did do does for from had has have how i if in into is it
-    its me my no not of on or our so some than that the their them then there these they this to tried try trying
-    us was we were what when where which who whom why will with you your ever""".split()
-)
+STOPWORDS = QUESTION_STOPWORDS  # one list: the question parser and BM25 drop the same words
 
 
 @functools.lru_cache(maxsize=1)
