@@ -7,7 +7,7 @@ XMEM_HOME ?= $(CURDIR)/.xmem
 PORT   ?= 5055
 PYTEST_ARGS ?=
 
-.PHONY: install demo test services bench clean
+.PHONY: install demo test services bench quality clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: install
 ## Start PostgreSQL and Elasticsearch on loopback (settings written to .services.env).
 services:
 	bash scripts/services.sh start
+
+## Answer quality on real experiment records (bench/quality): nDCG@10, Recall@10, MRR and
+## "nobody tried this" detection against MLflow ILIKE and plain BM25. The first run builds and
+## caches the MLflow server and the memory (~12 min); later runs take ~2 min.
+quality: install
+	$(BIN)/python bench/quality/run.py $(QUALITY_ARGS)
 
 ## Benchmarks (not tests): one JSON line per figure, in bench/results/.
 bench: install

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from memory.index import Hit
-from memory.index.analysis import analyze, query_stems
 from memory.query.natural import ParsedQuestion
+
+
+#: P(the best hit really is an attempt at what was asked | concept coverage, embedding similarity):
+#: a logistic model fitted on the development questions of ``bench/quality``
+#: (``python bench/quality/run.py --split dev --calibrate`` prints the fit)
+CALIBRATION = {"coverage": 14.7, "similarity": 0.05, "bias": -10.74}
+#: below this confidence the answer is "nobody has tried this", and the hits are closest attempts
+NOBODY_BELOW = 0.5
+#: a hit matching this share of the question's concepts counts as a real match in the summary
+FULL_MATCH = 0.999
+
+
+def confidence(coverage: float, similarity: float, has_hits: bool) -> float:
+    """Calibrated confidence that the best hit is a real match (0 with no hit at all)."""
+    if not has_hits:
+        return 0.0
+    z = CALIBRATION["coverage"] * coverage + CALIBRATION["similarity"] * similarity + CALIBRATION["bias"]
+    return round(1.0 / (1.0 + math.exp(-z)), 3)
 
 
 @dataclass
@@ -15,9 +33,17 @@ class Answer:
     question: str
     parsed: ParsedQuestion
     summary: str
-    hits: list[Hit]
+    hits: list[Hit]  # the real matches; empty when nobody has tried it
     notes: list[str] = field(default_factory=list)
     lineage: Any = None  # a Lineage for lineage questions about a known model version
+    confidence: float = 0.0
+    coverage: float = 0.0  # the best hit's share of the question's concepts (confidence is calibrated from it)
+    similarity: float = 0.0  # the best hit's embedding cosine with the question
+    closest: list[Hit] = field(default_factory=list)  # nearest attempts shown when nobody tried it
+
+    @property
+    def nobody_tried(self) -> bool:
+        return not self.hits
 
 
 def _delta(hit: Hit) -> float | None:
@@ -36,11 +62,10 @@ def summarize(parsed: ParsedQuestion, hits: list[Hit]) -> str:
         return "Nothing in the memory matches" + (f" “{parsed.text}”" if parsed.text else "") + (
             " with these filters." if parsed.chips() else "."
         )
-    # with words to look for, only hits that contain all of them count; the rest are merely nearby
-    wanted = set(query_stems(parsed.text))
-    matched = [h for h in hits if wanted <= set(analyze(f"{h.title} {h.text}").split())]
+    # only hits that match everything the question names count; the rest are merely nearby
+    matched = [h for h in hits if h.coverage is None or h.coverage >= FULL_MATCH]
     if not matched:
-        return f"No result mentions “{parsed.text}”; the closest are shown below."
+        return f"Nobody seems to have tried “{parsed.text}”: no result matches all of it; the closest attempts are shown below."
     hits = matched
     runs = [h for h in hits if h.kind == "run"]
     attempts = sum(h.group_size for h in runs)

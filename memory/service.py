@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 from ingest.base import IngestReport, Ingestor, available_ingestors
 from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
-from memory.answer import Answer, summarize
+from memory.answer import NOBODY_BELOW, Answer, confidence, summarize
 from memory.access import hash_token, new_token, project_filter, require, visible
 from memory.entities import LOCAL_ADMIN, ApiToken, Checkpoint, Edge, Event, Node, Principal, Record, Scope
 from memory.errors import BackendUnavailable, InvalidConfig, InvalidQuery, NotFound, Unauthorized
@@ -22,7 +22,8 @@ from memory.index import Hit, SearchIndex, SearchResult, build_document
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
 from memory.query.ast import Expr
-from memory.query.natural import Vocabulary, parse_question
+from memory.query.natural import Vocabulary, as_search, parse_question
+from memory.query.terms import Concept, TermIndex, concepts
 from memory.redact import redact_records
 from memory.settings import Settings
 from memory.store import GraphStore, Lineage, MigrationResult, SqlGraphStore, StoreStats, migrate
@@ -95,6 +96,7 @@ class MemoryService:
         base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
         self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
         self._vocabulary: tuple[float, dict[str, list[str]], list[Node]] | None = None
+        self._terms: tuple[dict[str, list[str]], TermIndex] | None = None
         self._chat_pair: tuple[Any, Any] | None = None
 
     def close(self) -> None:
@@ -266,6 +268,8 @@ class MemoryService:
         visible_only = project_filter(principal)
         if visible_only is not None:
             query = replace(query, filter=all_of(query.filter, visible_only))
+        if query.text.strip() and not query.concepts:
+            query = replace(query, concepts=self.concepts(query.text))
         vector = self.embedder.embed([query.text])[0] if query.text.strip() else None
         return self.index.search(query, vector)
 
@@ -340,7 +344,23 @@ class MemoryService:
             datasets=tuple(raw["datasets"]),
             metrics=tuple(raw["metrics"]),
             params=tuple(raw["params"]),
+            values=tuple(raw.get("values", ())),
         )
+
+    def _term_index(self) -> TermIndex:
+        """Spellings learned from the memory's names (rebuilt when the vocabulary is refreshed)."""
+        vocabulary = self.vocabulary()  # refreshes the cached raw vocabulary when it is stale
+        raw = self._vocabulary[1] if self._vocabulary else {}
+        if self._terms is None or self._terms[0] is not raw:
+            names = (*vocabulary.values, *vocabulary.params, *vocabulary.models, *vocabulary.datasets, *vocabulary.projects)
+            self._terms = (raw, TermIndex(names, categories=raw.get("categories", ())))
+        return self._terms[1]
+
+    def concepts(self, text: str) -> tuple[Concept, ...]:
+        """What ``text`` asks about, each with the spellings that match it (see :mod:`memory.query.terms`)."""
+        if not text.strip():
+            return ()
+        return tuple(concepts(text, self._term_index(), self.index.term_frequencies, self.index.count()))
 
     def resolve_model_ref(self, ref: str, principal: Principal = LOCAL_ADMIN) -> str:
         """The URN of ``name@alias``, ``name/vN`` or a URN; :class:`NotFound` when it names nothing visible."""
@@ -379,13 +399,31 @@ class MemoryService:
             try:
                 lineage = self.lineage(self.resolve_model_ref(parsed.subjects[0], principal), direction="up", depth=6,
                                        principal=principal)
-            except NotFound as exc:
-                notes.append(str(exc))
+            except NotFound:
+                # "why did h2o fail on Dionis?" names no model version: it asks about failed runs
+                parsed = as_search(parsed)
         elif parsed.intent in ("diff", "digest"):
             notes.append(f"{parsed.intent} answers are not available yet; these are the matching results")
-        hits = self.search(parsed.to_query(limit), principal).hits
+        result = self.search(parsed.to_query(limit), principal)
+        if not result.hits and (parsed.kinds or parsed.status_conditions()):
+            # "which runs had their instance aborted?": the words, not the status KILLED, describe them
+            relaxed = parsed.without_inferred_filters()
+            result = self.search(relaxed.to_query(limit), principal)
+            if result.hits:
+                notes.append("Nothing matched " + ", ".join(c for c in parsed.chips() if c not in relaxed.chips())
+                             + "; these results match without that filter.")
+        sure = confidence(result.coverage, result.similarity, bool(result.hits))
+        if sure < NOBODY_BELOW:
+            summary = summarize(parsed, []) if not result.hits else (
+                f"Nobody seems to have tried “{parsed.text}”" + (" with these filters" if parsed.chips() else "")
+                + f": no result matches all of it (confidence that one does: {sure:.0%}). The closest attempts are below.")
+            return Answer(question=question, parsed=parsed, summary=summary, hits=[], notes=notes, lineage=lineage,
+                          confidence=sure, coverage=result.coverage, similarity=result.similarity,
+                          closest=result.hits)
+        hits = result.hits
         summary = (chat[1].write(question, hits) if chat else None) or summarize(parsed, hits)
-        return Answer(question=question, parsed=parsed, summary=summary, hits=hits, notes=notes, lineage=lineage)
+        return Answer(question=question, parsed=parsed, summary=summary, hits=hits, notes=notes, lineage=lineage,
+                      confidence=sure, coverage=result.coverage, similarity=result.similarity)
 
     def _chat(self) -> tuple[Any, Any] | None:
         """The configured chat-model parser and answer writer (``XMEM_LLM``), loaded once; ``None`` without one."""

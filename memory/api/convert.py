@@ -24,6 +24,9 @@ def hit_public(hit: Hit) -> HitPublic:
         project=hit.project, time=hit.time, person=hit.person, status=hit.status, snippet=hit.snippet,
         highlights=hit.highlights, outcome=hit.outcome, score=hit.score, group_size=hit.group_size,
         group_members=hit.group_members,
+        group_outcome_range=[min(hit.group_outcomes), max(hit.group_outcomes)] if hit.group_outcomes else None,
+        group_best=hit.group_best,
+        coverage=hit.coverage,
     )
 
 
@@ -52,5 +55,8 @@ def answer_public(answer: Answer) -> AnswerPublic:
         summary=answer.summary,
         notes=answer.notes,
         hits=[hit_public(h) for h in answer.hits],
+        nobody_tried=answer.nobody_tried,
+        confidence=answer.confidence,
+        closest=[hit_public(h) for h in answer.closest],
         lineage=lineage_public(answer.lineage) if answer.lineage is not None else None,
     )

@@ -25,6 +25,10 @@ class HitPublic(BaseModel):
     score: float
     group_size: int = Field(description="How many near-identical results (one swept idea) this row stands for.")
     group_members: list[str]
+    group_outcome_range: list[float] | None = Field(
+        default=None, description="Lowest and highest key-metric value across the group's members.")
+    group_best: str | None = Field(default=None, description="URN of the group member with the best key metric.")
+    coverage: float | None = Field(default=None, description="Weighted share of the query's concepts this hit matches.")
 
 
 class HitsPublic(BaseModel):
@@ -120,5 +124,9 @@ class AnswerPublic(BaseModel):
     parsed: ParsedQuestionPublic
     summary: str
     notes: list[str]
-    hits: list[HitPublic]
+    hits: list[HitPublic] = Field(description="The real matches; empty when nobody seems to have tried it.")
+    nobody_tried: bool = Field(description="No result matches all of what was asked.")
+    confidence: float = Field(description="Calibrated confidence that the best result really is an attempt at it.")
+    closest: list[HitPublic] = Field(default_factory=list,
+                                     description="When nobody tried it: the nearest attempts, not answers.")
     lineage: LineagePublic | None = None

@@ -156,7 +156,9 @@ def ask(
         parsed = answer.parsed
         print(json.dumps({
             "question": question, "intent": parsed.intent, "text": parsed.text, "chips": parsed.chips(),
-            "summary": answer.summary, "notes": answer.notes, "hits": [h.to_dict() for h in answer.hits],
+            "summary": answer.summary, "notes": answer.notes, "nobody_tried": answer.nobody_tried,
+            "confidence": answer.confidence, "hits": [h.to_dict() for h in answer.hits],
+            "closest": [h.to_dict() for h in answer.closest],
         }, indent=2, default=str))
         return
     for part in render.answer_parts(answer):

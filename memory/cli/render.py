@@ -66,6 +66,8 @@ def hits_table(hits: list[Any], title: str) -> Table:
         outcome = outcome_text(hit.outcome)
         if hit.group_size > 1 and hit.group_outcomes:
             outcome.append(f"\nrange {min(hit.group_outcomes):.4g}–{max(hit.group_outcomes):.4g}", style="magenta")
+            if hit.group_best and hit.group_best != hit.urn:
+                outcome.append(f"\nbest: {hit.group_best.rsplit('/', 1)[-1]}", style="magenta")
         if hit.status and hit.status not in ("FINISHED", "READY"):
             outcome.append(f"\n{hit.status.lower()}", style="red")
         table.add_row(str(i), what, who, outcome, f"{hit.score:.4f}")
@@ -86,7 +88,9 @@ def answer_parts(answer: Answer) -> list[Any]:
     if answer.lineage is not None:
         parts.append(lineage_tree(answer.lineage))
     if answer.hits:
-        parts.append(hits_table(answer.hits, f"{len(answer.hits)} results"))
+        parts.append(hits_table(answer.hits, f"{len(answer.hits)} results · confidence {answer.confidence:.0%}"))
+    elif answer.closest:
+        parts.append(hits_table(answer.closest, "closest attempts (not matches)"))
     return parts
 
 

@@ -90,6 +90,9 @@ class Hit:
     group_size: int = 1
     group_members: list[str] = field(default_factory=list)
     group_outcomes: list[float] = field(default_factory=list)
+    group_best: str | None = None  # the member with the best key-metric value (by the metric's direction)
+    coverage: float | None = None  # weighted share of the query's concepts this hit matches
+    similarity: float | None = None  # cosine between the query's and the document's embeddings
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -103,6 +106,9 @@ class SearchResult:
     hits: list[Hit]
     total_candidates: int
     backend: str
+    #: the best hit's concept coverage (1.0 when the query names no concepts, 0.0 with no hit)
+    coverage: float = 0.0
+    similarity: float = 0.0  # the best hit's embedding cosine with the query
 
 
 class SearchIndex(abc.ABC):
@@ -118,8 +124,8 @@ class SearchIndex(abc.ABC):
     def delete(self, urns: Sequence[str]) -> None: ...
 
     @abc.abstractmethod
-    def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
-        """BM25 candidates, best first."""
+    def lexical(self, text: str, filter: Expr | None, k: int, *, also: Sequence[str] = ()) -> list[Ranked]:
+        """BM25 candidates, best first; ``also`` adds already-analysed terms (spellings of the query's concepts)."""
 
     @abc.abstractmethod
     def vector(self, vector: np.ndarray, filter: Expr | None, k: int) -> list[Ranked]:
@@ -134,6 +140,10 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def count(self) -> int: ...
+
+    @abc.abstractmethod
+    def term_frequencies(self, stems: Sequence[str]) -> dict[str, int]:
+        """How many documents hold each analysed term (absent terms may be left out)."""
 
     @abc.abstractmethod
     def all_urns(self) -> set[str]: ...

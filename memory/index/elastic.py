@@ -269,8 +269,8 @@ class ElasticsearchIndex(SearchIndex):
         response = self._call(what, self.client.search, index=self.alias, **body)
         return response["hits"]["hits"]
 
-    def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
-        terms = query_stems(text)
+    def lexical(self, text: str, filter: Expr | None, k: int, *, also: Sequence[str] = ()) -> list[Ranked]:
+        terms = list(dict.fromkeys([*query_stems(text), *also]))
         if not terms:
             return []
         name_w, text_w, lexical_w = BM25_WEIGHTS
@@ -323,6 +323,17 @@ class ElasticsearchIndex(SearchIndex):
         if self._current_index() is None:
             return 0
         return int(self._call("count", self.client.count, index=self.alias)["count"])
+
+    def term_frequencies(self, stems: Sequence[str]) -> dict[str, int]:
+        """Document counts per term in one multi-search (a ``terms`` aggregation would need fielddata)."""
+        if not stems or self._current_index() is None:
+            return {}
+        searches: list[dict[str, Any]] = []
+        for term in stems:
+            searches += [{"index": self.alias}, {"size": 0, "track_total_hits": True, "query": {"multi_match": {
+                "query": term, "fields": ["name_terms", "text_terms", "lexical_terms"]}}}]
+        response = self._call("term frequencies", self.client.msearch, searches=searches)
+        return {term: int(r.get("hits", {}).get("total", {}).get("value", 0)) for term, r in zip(stems, response["responses"])}
 
     def all_urns(self) -> set[str]:
         if self._current_index() is None:

@@ -243,8 +243,8 @@ class EmbeddedIndex(SearchIndex):
     def _where(self, filter: Expr | None, params: list[Any]) -> str:
         return "1" if filter is None else to_sql(filter, params)
 
-    def lexical(self, text: str, filter: Expr | None, k: int) -> list[Ranked]:
-        terms = self._selective(query_stems(text))
+    def lexical(self, text: str, filter: Expr | None, k: int, *, also: Sequence[str] = ()) -> list[Ranked]:
+        terms = self._selective(list(dict.fromkeys([*query_stems(text), *also])))
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)  # stems are word characters only
@@ -336,6 +336,13 @@ class EmbeddedIndex(SearchIndex):
                 ):
                     out[row[0]] = _row_to_document(row, with_vectors)
         return out
+
+    def term_frequencies(self, stems: Sequence[str]) -> dict[str, int]:
+        if not stems:
+            return {}
+        marks = ",".join("?" * len(stems))
+        with self._lock:
+            return dict(self._db.execute(f"SELECT term, doc FROM docs_vocab WHERE term IN ({marks})", list(stems)))
 
     def count(self) -> int:
         with self._lock:

@@ -12,12 +12,17 @@ from typing import Sequence
 
 import numpy as np
 
-from memory.index.analysis import STOPWORDS, words
+from memory.index.analysis import STOPWORDS, analyze, words
 from memory.index.base import Hit, Ranked, SearchDocument, SearchIndex, SearchResult
 from memory.query.ast import SearchQuery
+from memory.query.terms import coverage
 
 RRF_K = 60
 GROUP_SIMILARITY = 0.9
+#: how much matching the query's concepts counts against rank fusion: a hit that matches every
+#: concept outranks one that matches half of them unless fusion ranks the latter far higher
+#: (tuned on the development questions of bench/quality)
+COVERAGE_WEIGHT = 0.05
 
 def query_terms(text: str) -> list[str]:
     """Distinct lower-case words of ``text`` without stop words, in order (for snippets)."""
@@ -99,20 +104,33 @@ def _group(hits: list[Hit], docs: dict[str, SearchDocument]) -> list[Hit]:
             value = hit.outcome.get("value")
             if isinstance(value, (int, float)):
                 home.group_outcomes.append(value)
+    for leader in leaders:
+        leader.group_best = _best_member(leader, docs) if leader.group_size > 1 else None
     return leaders
+
+
+def _best_member(leader: Hit, docs: dict[str, SearchDocument]) -> str | None:
+    """The member whose key metric is best, in the direction the metric is judged (``higher_is_better``)."""
+    scored = [(doc.outcome["value"], urn) for urn in leader.group_members
+              if (doc := docs.get(urn)) is not None and isinstance(doc.outcome.get("value"), (int, float))]
+    if not scored:
+        return None
+    higher = leader.outcome.get("higher_is_better", True) is not False
+    return (max(scored) if higher else min(scored))[1]
 
 
 def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarray | None) -> SearchResult:
     terms = query_terms(query.text)
     rankings: list[list[Ranked]] = []
+    also = sorted({s for c in query.concepts for alt in c.alternatives for s in alt})
     if query.text.strip():
-        rankings.append(index.lexical(query.text, query.filter, query.candidates) if terms else [])
+        rankings.append(index.lexical(query.text, query.filter, query.candidates, also=also) if terms or also else [])
         rankings.append(index.vector(query_vector, query.filter, query.candidates) if query_vector is not None else [])
     else:
         rankings.append(index.browse(query.filter, query.candidates))
     fused = reciprocal_rank_fusion(rankings)
     pool = fused[: max(query.limit * 10, 50) if query.group else query.limit]
-    docs = index.get_documents([urn for urn, _, _ in pool], with_vectors=query.group)
+    docs = index.get_documents([urn for urn, _, _ in pool], with_vectors=query.group or query_vector is not None)
     hits: list[Hit] = []
     for urn, score, ranks in pool:
         doc = docs.get(urn)
@@ -140,6 +158,19 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
                 vector_rank=ranks[1] if len(ranks) > 1 else None,
             )
         )
+    if query_vector is not None:
+        for hit in hits:
+            vector = docs[hit.urn].vector
+            hit.similarity = round(float(np.dot(vector, query_vector)), 4) if vector is not None else None
+    if query.concepts:
+        for hit in hits:
+            doc = docs[hit.urn]
+            hit.coverage = round(coverage(query.concepts, set(analyze(f"{doc.name} {doc.text} {doc.lexical}").split())), 4)
+        hits.sort(key=lambda h: -(h.score + COVERAGE_WEIGHT * (h.coverage or 0.0)))
     if query.group:
         hits = _group(hits, docs)
-    return SearchResult(query=query, hits=hits[: query.limit], total_candidates=len(fused), backend=index.name)
+    hits = hits[: query.limit]
+    best = max((h.coverage for h in hits if h.coverage is not None), default=1.0 if hits else 0.0)
+    closest = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
+    return SearchResult(query=query, hits=hits, total_candidates=len(fused), backend=index.name,
+                        coverage=best if hits else 0.0, similarity=closest)

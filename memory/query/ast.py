@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 from memory.errors import InvalidQuery
+
+if TYPE_CHECKING:
+    from memory.query.terms import Concept
 
 Namespace = Literal["attr", "metric", "param", "tag"]
 Op = Literal["=", "!=", ">", ">=", "<", "<=", "~"]
@@ -111,6 +114,7 @@ class SearchQuery:
     limit: int = 10
     group: bool = True
     candidates: int = field(default=100, metadata={"doc": "hits fetched from each retriever before fusion"})
+    concepts: tuple["Concept", ...] = field(default=(), metadata={"doc": "what the text asks about, with the spellings that match (memory.query.terms)"})
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.limit > 1000:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Literal, NamedTuple, Union
 
@@ -72,6 +72,7 @@ class Vocabulary:
     datasets: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()  # e.g. "val_auc", "val_rmse"
     params: tuple[str, ...] = ()  # e.g. "learning_rate", "batch_size", "num_cores"
+    values: tuple[str, ...] = ()  # identity-like param/tag values, e.g. "H2OAutoML", "KDDCup09_appetency"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ class ParsedQuestion:
             Compare(when, "<", self.until) if self.until else None,
             *self.conditions,
         )
+
+    def status_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if getattr(c, "field", None) == FieldRef("attr", "status"))
+
+    def without_inferred_filters(self) -> "ParsedQuestion":
+        """The same question without the kind and status read from its words (``which datasets`` → kind = dataset)."""
+        kept = tuple(c for c in self.conditions if c not in self.status_conditions())
+        return replace(self, kinds=(), conditions=kept)
 
     def to_query(self, limit: int = 10) -> SearchQuery:
         return SearchQuery(text=self.text, filter=self.filter(), limit=limit)
@@ -175,7 +184,9 @@ class _Names:
     ("churn" in "churn-classifier") never match on their own.
     """
 
-    def __init__(self, names: tuple[str, ...], *, any_word: bool, min_len: int = 3) -> None:
+    def __init__(self, names: tuple[str, ...], *, any_word: bool, min_len: int = 3,
+                 ambiguous: frozenset[str] = frozenset()) -> None:
+        self.ambiguous = ambiguous  # single words that also name something else (a framework, a task)
         self.full: dict[tuple[str, ...], set[str]] = {}
         self.windows: dict[tuple[str, ...], set[str]] = {}
         self.min_len = min_len
@@ -202,7 +213,8 @@ class _Names:
         names = self.full.get(key) or set()
         if len(names) != 1:
             names = self.windows.get(key) or set()
-            if len(key) == 1 and (key[0] in _GENERIC or len(key[0]) < self.min_len or key[0].isdigit()):
+            if len(key) == 1 and (key[0] in _GENERIC or len(key[0]) < self.min_len or key[0].isdigit()
+                                  or key[0] in self.ambiguous):
                 return None
         if len(names) != 1 or _GLUED_AFTER.match(text, end) or _GLUED_BEFORE.search(text, max(0, start - 2), start):
             return None
@@ -500,15 +512,16 @@ class _Parser:
     def _field(self, words: str) -> FieldRef | None:
         """The one metric or param these words name (``auc`` → val_auc, ``batch size`` → batch_size)."""
         query = _name_tokens(words)
-        if not query or any(t in _FILLER for t in query):
-            return None
+        if not query or any(t in _FILLER for t in query) or all(t in _GENERIC for t in query):
+            return None  # "the connect 4 dataset" names no param called dataset
         fits = [(ns, n) for ns, n, toks in self.fields if toks == query] or \
             [(ns, n) for ns, n, toks in self.fields if _contains_run(toks, query)]
         return FieldRef(fits[0][0], fits[0][1]) if len(fits) == 1 else None  # type: ignore[arg-type]
 
     # -- projects and people
     def read_names(self) -> None:
-        projects = _Names(self.vocab.projects, any_word=False)
+        # "autosklearn" is a framework before it is the first word of project "autosklearn-metalearning"
+        projects = _Names(self.vocab.projects, any_word=False, ambiguous=frozenset(v.lower() for v in self.vocab.values))
         self._take_names(projects.find_all(self.s), self.projects, _AROUND_PROJECT)
         people = _Names(self.vocab.people, any_word=True, min_len=2)
         self._take_names(people.find_all(self.s), self.people, _AROUND_PERSON)
@@ -533,7 +546,8 @@ class _Parser:
 
 def _contains_run(name: tuple[str, ...], query: tuple[str, ...]) -> bool:
     def same(a: str, b: str) -> bool:
-        return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+        # the question may abbreviate a field's word ("temp" → temperature), not extend it ("regnety" ≠ reg_param)
+        return a == b or (len(b) >= 3 and a.startswith(b))
     return any(all(same(name[i + j], q) for j, q in enumerate(query)) for i in range(len(name) - len(query) + 1))
 
 
@@ -550,3 +564,17 @@ def _shift(span: _Span, years: int) -> _Span:
 
 def _utc(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+_FAILURE_WORDS = re.compile(r"\b(?:fail|failed|fails|failing|crash|crashed|crashes|error|errored|die|died|broke|break)\b", re.I)
+
+
+def as_search(parsed: ParsedQuestion) -> ParsedQuestion:
+    """A lineage question whose subject is no known model (``why did h2o fail on Dionis?``) as a search:
+    the subject becomes search text, and a failure verb a ``status = FAILED`` filter."""
+    text = " ".join(part for part in (*parsed.subjects, parsed.text) if part)
+    conditions = parsed.conditions
+    status = FieldRef("attr", "status")
+    if _FAILURE_WORDS.search(parsed.question) and not any(getattr(c, "field", None) == status for c in conditions):
+        conditions = (*conditions, Compare(status, "=", "FAILED"))
+    return replace(parsed, intent="search", text=text, subjects=(), conditions=conditions)

@@ -16,13 +16,36 @@ _STOPWORDS = frozenset("""a an and any anybody anyone are as at be been by did d
 _FILLER = _STOPWORDS | frozenset("""show find list get give tell look search see know remember recall about anything
     something everything all run runs experiment experiments result results please used using use uses attempted
     attempt done someone somebody everyone people whether can could would should also just only still yet else like
-    ones stuff happened happen what's whats there's let's i've we've""".split())
+    ones stuff happened happen what's whats there's let's i've we've
+    evaluated evaluate benchmarked benchmark submitted submit picked pick chose choose ran ended got get gets getting
+    numbers entries entry leaderboard leaderboards worked work seen saw wondering curious already went wrong gone within""".split())
 #: words too ordinary to stand alone for a project or model ("loss", "model", "data")
 _GENERIC = _FILLER | frozenset("""model models data dataset datasets loss test tests train training eval evaluation
     baseline prediction predictions classifier detection pipeline pipelines feature features job jobs new old best
     final main default team metric metrics param params version versions image images text production staging latest
     project projects""".split())
 _SYNONYMS = {"lr": ("learning", "rate"), "bs": ("batch", "size"), "acc": ("accuracy",)}
+#: abbreviations and spellings of the field that mean the same thing; each group is a set of
+#: equivalent phrases (as lower-case words). Names the memory itself knows are learned from it
+#: (:mod:`memory.query.terms`); this table holds only what no record spells out.
+EQUIVALENT_TERMS: tuple[tuple[tuple[str, ...], ...], ...] = tuple(
+    tuple(tuple(phrase.split()) for phrase in group.split("|"))
+    for group in (
+        # ImageNet-21k and ImageNet-22k are one dataset (21,841 classes), named both ways
+        "imagenet 21k|imagenet 22k|imagenet21k|imagenet22k|in21k|in22k|21k|22k|in 21k|in 22k",
+        "imagenet 12k|imagenet12k|in12k|12k", "imagenet 1k|imagenet1k|in1k",
+        "distilled|distillation|dist|distill", "laion|laion 2b|laion2b|laion 400m|laion400m",
+        "vit|vision transformer|vision transformers",
+        "gbm|gradient boosting|gradient boosted trees|gbdt", "knn|k nearest neighbors|k nearest neighbours|nearest neighbors|nearest neighbours",
+        "svm|svc|support vector machine|kernel svm|libsvm svc", "mlp|neural net|neural network|multilayer perceptron",
+        "gp|gaussian process", "extra trees|extremely randomized trees", "rf|random forest|random forests",
+        "gat|graph attention network|graph attention networks", "gcn|graph convolutional network|graph convolutional networks",
+        "ptb|penn treebank", "squad v2|squad 2|squad2|squad 2 0|squad2 0", "squad v1|squad 1 1|squad1 1|squad v1 1|squad1",
+        "oom|out of memory|memoryerror",
+        # model-size letters as written in papers (ViT-B/16, ConvNeXt-T, DeiT-S)
+        "b|base", "s|small", "t|tiny", "l|large", "h|huge",
+    )
+)
 _GLUED_AFTER, _GLUED_BEFORE = re.compile(r"[\-_./:][^\W_]"), re.compile(r"[^\W_][\-_./@:]$")
 
 
@@ -102,7 +125,8 @@ _DATES = [  # (pattern, how the period bounds the range)
     (r"\b(?:earlier\s+|later\s+)?(?P<p>(?:last|this|previous|current)\s+(?:week|month|quarter|year)|today|yesterday"
      r"|(?:last|this)\s+(?:spring|summer|autumn|fall|winter))(?!\w)", "period"),
 ]
-_PREPS = {"since": "from", "from": "from", "starting": "from", "after": "after", "before": "before",
+# "results from 2020" means during 2020 (people say "since" for an open range); "from X to Y" is a range
+_PREPS = {"since": "from", "from": "in", "starting": "from", "after": "after", "before": "before",
           "until": "before", "till": "before", "up to": "before", "prior to": "before", "through": "through",
           "thru": "through"}
 
@@ -138,7 +162,7 @@ _VERDICTS = [
 ]
 _WERE = r"(?:\b(?:that|which|who)\s+)?(?:\b(?:were|was|have|has|had|got|get|been)\s+)*\b"
 _STATUSES = [
-    (_WERE + r"(?:fail|failed|failing|fails|failures|crash(?:ed|es|ing)|errored|erroring|broke|broken|blew\s+up"
+    (_WERE + r"(?:fail|failed|failing|fails|failures|crash(?:ed|es|ing)?|errored|erroring|broke|broken|blew\s+up"
      r"|died)(?!\w)", "FAILED"),
     (_WERE + r"(?:killed|cancell?ed|aborted)(?!\w)", "KILLED"),
     (_WERE + r"(?:finished|completed|succeeded)(?!\w)", "FINISHED"),

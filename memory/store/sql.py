@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,8 @@ _ATTEMPTS = 8
 #: PostgreSQL deadlock / serialization failure; SQLite busy
 _TRANSIENT_SQLSTATES = {"40P01", "40001"}
 
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|true|false|none|null", re.I)
 
 class _Transient(Exception):
     """A write lost a race with a concurrent writer; the whole transaction is retried."""
@@ -543,7 +546,7 @@ class SqlGraphStore(TokenVerbs, GraphStore):
             rows = session.execute(NodeRow.__table__.update().values(index_pending=True))
             return rows.rowcount or 0
 
-    def vocabulary(self, *, sample: int = 2000) -> dict[str, list[str]]:
+    def vocabulary(self, *, sample: int = 20000, max_distinct: int = 2000, max_categories: int = 100) -> dict[str, list[str]]:
         live = NodeRow.deleted.is_(False)
         with self._session() as session:
             projects = session.scalars(select(NodeRow.project).where(live, NodeRow.project.is_not(None)).distinct())
@@ -556,9 +559,16 @@ class SqlGraphStore(TokenVerbs, GraphStore):
             )
             metrics: set[str] = set()
             params: set[str] = set()
+            # identity-like values (framework, task, architecture…): text params and tags with few distinct values
+            values: dict[str, set[str]] = {}
             for properties in recent:
                 metrics.update((properties or {}).get("metrics") or {})
                 params.update((properties or {}).get("params") or {})
+                for field in ("params", "tags"):
+                    for key, value in ((properties or {}).get(field) or {}).items():
+                        text = str(value)
+                        if 1 < len(text) <= 80 and not _NUMBER.fullmatch(text) and not key.startswith("mlflow."):
+                            values.setdefault(key, set()).add(text)
             return {
                 "projects": sorted(set(projects)),
                 "people": names["person"],
@@ -566,6 +576,8 @@ class SqlGraphStore(TokenVerbs, GraphStore):
                 "datasets": names["dataset"],
                 "metrics": sorted(metrics),
                 "params": sorted(params),
+                "values": sorted({v for vs in values.values() if len(vs) <= max_distinct for v in vs}),
+                "categories": sorted({v for vs in values.values() if len(vs) <= max_categories for v in vs}),
             }
 
     def dump(self) -> dict[str, Any]:

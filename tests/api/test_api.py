@@ -134,6 +134,6 @@ def test_ask_shows_parsed_filters_and_summarises_only_visible_work(world: dict[s
     probe = world["http"].post("/ask", json={"question": f"failed runs in {world['hidden']}"},
                                headers={"Authorization": f"Bearer {world['reader']}"}).json()
     assert probe["parsed"]["projects"] == [] and world["hidden"] not in json.dumps(probe["hits"])
-    assert probe["summary"].startswith("No result mentions")  # only the caller's own words are echoed
+    assert probe["summary"].startswith("Nobody seems to have tried")  # only the caller's own words are echoed
     empty = world["http"].post("/ask", json={"question": ""}, headers={"Authorization": f"Bearer {world['reader']}"})
     assert empty.status_code == 400

@@ -42,7 +42,16 @@ def test_failed_runs_become_a_status_filter(service: MemoryService, churn: dict[
 
 def test_nobody_tried_it_is_said_plainly(service: MemoryService, churn: dict[str, Any]) -> None:
     answer = service.ask(f"did anybody try quantum annealing on {churn['name']}?", now=NOW)
-    assert answer.summary == "No result mentions “quantum annealing”; the closest are shown below."
+    assert answer.nobody_tried and answer.hits == [] and answer.closest  # nearest attempts, not answers
+    assert answer.confidence < 0.5 and answer.coverage < 1.0
+    assert answer.summary.startswith("Nobody seems to have tried “quantum annealing” with these filters: ")
+    assert all(h.coverage is not None and h.coverage < 1.0 for h in answer.closest)
+
+
+def test_something_tried_is_found_with_confidence(service: MemoryService, churn: dict[str, Any]) -> None:
+    answer = service.ask(f"has anyone tried label smoothing on {churn['name']}?", now=NOW)
+    assert not answer.nobody_tried and answer.confidence >= 0.5
+    assert answer.hits[0].source_id == churn["runs"]["smoothing"] and answer.hits[0].coverage == 1.0
 
 
 def test_lineage_question_resolves_model_references(service: MemoryService, churn: dict[str, Any]) -> None:

@@ -1,0 +1,106 @@
+"""The systems scored on the same questions: Experiment Memory's ``ask``, plain BM25, and MLflow ILIKE.
+
+Each returns an :class:`Outcome`: the records it ranks (mapped to their corpus keys, then to
+answer units) and whether it says nobody has tried this.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from corpus import Record
+from metrics import Outcome
+from questions import NOW, Question, unit_of
+
+from memory.index.analysis import STOPWORDS, words
+
+
+def _run_id(urn: str) -> str:
+    return urn.rstrip("/").rsplit("/", 1)[-1]
+
+
+class Units:
+    """MLflow run id → answer unit (a fold maps to its framework × task run)."""
+
+    def __init__(self, run_keys: dict[str, str], records: list[Record]) -> None:
+        by_key = {r.key: r for r in records}
+        self.unit = {run_id: unit_of(by_key[key]) for run_id, key in run_keys.items() if key in by_key}
+
+    def of_urns(self, urns: list[str]) -> list[str]:
+        return [u for u in (self.unit.get(_run_id(urn)) for urn in urns) if u]
+
+
+class ExperimentMemory:
+    """What a user gets from ``xmem ask``: parsed filters, grouped hybrid hits, a confidence verdict."""
+
+    name = "xmem"
+
+    def __init__(self, service: Any, units: Units) -> None:
+        self.service, self.units = service, units
+
+    def answer(self, question: Question) -> Outcome:
+        started = time.perf_counter()
+        answer = self.service.ask(question.text, now=NOW, limit=10)
+        seconds = time.perf_counter() - started
+        hits = answer.closest if answer.nobody_tried else answer.hits
+        # a grouped row stands for its members; its unit is the members' (they share one parent)
+        return Outcome(self.units.of_urns([h.urn for h in hits]), nobody=answer.nobody_tried,
+                       confidence=answer.confidence, coverage=answer.coverage,
+                       similarity=answer.similarity, seconds=seconds)
+
+
+class PlainBM25:
+    """The question as typed, through the same BM25 index, no parsing, vectors or grouping."""
+
+    name = "bm25"
+
+    def __init__(self, index: Any, units: Units) -> None:
+        self.index, self.units = index, units
+
+    def answer(self, question: Question) -> Outcome:
+        started = time.perf_counter()
+        ranked = self.index.lexical(question.text, None, 50)
+        seconds = time.perf_counter() - started
+        return Outcome(self.units.of_urns([r.urn for r in ranked]), nobody=not ranked, seconds=seconds)
+
+
+class MlflowIlike:
+    """What users do today: ``search_runs`` with ``ILIKE '%word%'`` on the run name and the note.
+
+    MLflow filters have no OR, so each content word is one search per field; runs are ranked
+    by how many words they matched, then newest first. "Nobody tried" = nothing matched.
+    """
+
+    name = "mlflow_ilike"
+
+    def __init__(self, tracking_uri: str, units: Units) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.client, self.units = MlflowClient(tracking_uri=tracking_uri), units
+        self.experiment_ids = [e.experiment_id for e in self.client.search_experiments()]
+
+    def _search(self, filter_string: str) -> list[Any]:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(self.experiment_ids, filter_string, max_results=1000, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def answer(self, question: Question) -> Outcome:
+        started = time.perf_counter()
+        terms = [w for w in dict.fromkeys(words(question.text)) if w not in STOPWORDS and len(w) >= 3]
+        matched: dict[str, set[str]] = {}
+        start_time: dict[str, int] = {}
+        for term in terms:
+            pattern = re.sub(r"['%_]", "", term)
+            for field in ("attributes.run_name", "tags.`mlflow.note.content`"):
+                for run in self._search(f"{field} ILIKE '%{pattern}%'"):
+                    matched.setdefault(run.info.run_id, set()).add(term)
+                    start_time[run.info.run_id] = run.info.start_time or 0
+        ranked = sorted(matched, key=lambda rid: (-len(matched[rid]), -start_time[rid], rid))
+        seconds = time.perf_counter() - started
+        return Outcome(self.units.of_urns(ranked), nobody=not ranked, seconds=seconds)
