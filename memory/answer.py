@@ -13,7 +13,7 @@ from memory.query.natural import ParsedQuestion
 #: P(the best hit really is an attempt at what was asked | concept coverage, embedding similarity):
 #: a logistic model fitted on the development questions of ``bench/quality``
 #: (``python bench/quality/run.py --split dev --calibrate`` prints the fit)
-CALIBRATION = {"coverage": 14.7, "similarity": 0.05, "bias": -10.74}
+CALIBRATION = {"coverage": 14.42, "similarity": 0.25, "bias": -10.72}
 #: below this confidence the answer is "nobody has tried this", and the hits are closest attempts
 NOBODY_BELOW = 0.5
 #: a hit matching this share of the question's concepts counts as a real match in the summary

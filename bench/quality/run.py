@@ -26,7 +26,7 @@ from _common import REPO, emit, log  # noqa: E402
 from build import build  # noqa: E402
 from metrics import Outcome, Scores  # noqa: E402
 from questions import Question, build_questions  # noqa: E402
-from systems import ExperimentMemory, MlflowIlike, PlainBM25, Units  # noqa: E402
+from systems import ExperimentMemory, MlflowIlikeTyped, MlflowIlikeUnion, PlainBM25, Units  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -55,8 +55,8 @@ def fit_calibration(points: list[tuple[float, float, bool]], l2: float = 0.01) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
-    parser.add_argument("--systems", default="xmem,bm25,mlflow_ilike")
+    parser.add_argument("--split", choices=["dev", "heldout", "unseen", "all"], default="all")
+    parser.add_argument("--systems", default="xmem,bm25,mlflow_ilike,mlflow_ilike_any")
     parser.add_argument("--calibrate", action="store_true", help="fit the confidence curve on the dev split and print it")
     parser.add_argument("--failures", type=int, default=0, help="print the N worst-answered questions per split")
     parser.add_argument("--reindex", action="store_true", help="rebuild the search documents first (after changing them)")
@@ -75,7 +75,8 @@ def main() -> None:
     with MlflowServer(Path(info["mlflow_folder"])) as server, \
             MemoryService(Settings(home=Path(info["home"]))) as service:
         systems = [s for s in (ExperimentMemory(service, units), PlainBM25(service.index, units),
-                               MlflowIlike(server.url, units) if "mlflow_ilike" in wanted else None)
+                               MlflowIlikeTyped(server.url, units) if "mlflow_ilike" in wanted else None,
+                               MlflowIlikeUnion(server.url, units) if "mlflow_ilike_any" in wanted else None)
                    if s is not None and s.name in wanted]
         service.ask("warm up the model and caches")
         answers: dict[str, dict[str, Outcome]] = defaultdict(dict)
@@ -85,7 +86,7 @@ def main() -> None:
                 answers[system.name][question.id] = system.answer(question)
 
     table: list[tuple[str, str, dict[str, float | int]]] = []
-    for split in ("dev", "heldout"):
+    for split in ("dev", "heldout", "unseen"):
         subset = [q for q in questions if q.split == split]
         if not subset:
             continue
@@ -124,9 +125,9 @@ def report(split: str, per_system: dict[str, dict[str, float | int]]) -> None:
 
 def print_table(rows: list[tuple[str, str, dict[str, float | int]]]) -> None:
     columns = ["ndcg@10", "recall@10", "mrr", "negative_detection", "positives_called_nobody", "positives", "negatives", "p50_ms"]
-    print(f"{'split':8} {'system':13} " + " ".join(f"{c:>12}" for c in columns), file=sys.stderr)
+    print(f"{'split':8} {'system':16} " + " ".join(f"{c:>12}" for c in columns), file=sys.stderr)
     for split, system, summary in rows:
-        print(f"{split:8} {system:13} " + " ".join(f"{summary[c]:>12}" for c in columns), file=sys.stderr)
+        print(f"{split:8} {system:16} " + " ".join(f"{summary[c]:>12}" for c in columns), file=sys.stderr)
 
 
 def show_failures(questions: list[Question], answers: dict[str, Outcome], count: int) -> None:

@@ -45,8 +45,10 @@ class ExperimentMemory:
         answer = self.service.ask(question.text, now=NOW, limit=10)
         seconds = time.perf_counter() - started
         hits = answer.closest if answer.nobody_tried else answer.hits
-        # a grouped row stands for its members; its unit is the members' (they share one parent)
-        return Outcome(self.units.of_urns([h.urn for h in hits]), nobody=answer.nobody_tried,
+        # a grouped row stands for its members (one click away): they follow it in the ranking,
+        # so a row folding relevant and irrelevant runs is scored like the flat list it hides
+        urns = [urn for h in hits for urn in dict.fromkeys([h.urn, *h.group_members])]
+        return Outcome(self.units.of_urns(urns), nobody=answer.nobody_tried,
                        confidence=answer.confidence, coverage=answer.coverage,
                        similarity=answer.similarity, seconds=seconds)
 
@@ -66,14 +68,36 @@ class PlainBM25:
         return Outcome(self.units.of_urns([r.urn for r in ranked]), nobody=not ranked, seconds=seconds)
 
 
-class MlflowIlike:
-    """What users do today: ``search_runs`` with ``ILIKE '%word%'`` on the run name and the note.
+def _keywords(text: str) -> list[str]:
+    return [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) >= 3]
 
-    MLflow filters have no OR, so each content word is one search per field; runs are ranked
-    by how many words they matched, then newest first. "Nobody tried" = nothing matched.
-    """
+
+class MlflowIlikeTyped:
+    """What users do today: the question's keywords typed as one MLflow filter,
+    ``attributes.run_name ILIKE '%w1%' AND attributes.run_name ILIKE '%w2%' …`` (newest first).
+    "Nobody tried" = the filter returns nothing."""
 
     name = "mlflow_ilike"
+
+    def __init__(self, tracking_uri: str, units: Units) -> None:
+        self.union = MlflowIlikeUnion(tracking_uri, units)
+
+    def answer(self, question: Question) -> Outcome:
+        started = time.perf_counter()
+        clauses = [f"attributes.run_name ILIKE '%{re.sub(chr(39) + '%_', '', w)}%'" for w in _keywords(question.text)]
+        runs = self.union._search(" AND ".join(clauses)) if clauses else []
+        runs.sort(key=lambda r: (-(r.info.start_time or 0), r.info.run_id))
+        seconds = time.perf_counter() - started
+        return Outcome(self.union.units.of_urns([r.info.run_id for r in runs]), nobody=not runs, seconds=seconds)
+
+
+class MlflowIlikeUnion:
+    """A generous ILIKE baseline no MLflow user gets without code: one ``ILIKE '%word%'`` search per
+    keyword on the run name and on the note (MLflow filters have no OR), runs ranked by how many
+    keywords they matched, then newest first. "Nobody tried" = nothing matched at all.
+    """
+
+    name = "mlflow_ilike_any"
 
     def __init__(self, tracking_uri: str, units: Units) -> None:
         from mlflow.tracking import MlflowClient
@@ -92,7 +116,7 @@ class MlflowIlike:
 
     def answer(self, question: Question) -> Outcome:
         started = time.perf_counter()
-        terms = [w for w in dict.fromkeys(words(question.text)) if w not in STOPWORDS and len(w) >= 3]
+        terms = _keywords(question.text)
         matched: dict[str, set[str]] = {}
         start_time: dict[str, int] = {}
         for term in terms:

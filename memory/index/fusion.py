@@ -82,6 +82,8 @@ def _group(hits: list[Hit], docs: dict[str, SearchDocument]) -> list[Hit]:
             lead_doc = docs[leader.urn]
             if (lead_doc.kind, lead_doc.project) != (doc.kind, doc.project):
                 continue
+            if abs((hit.coverage or 0.0) - (leader.coverage or 0.0)) > 1e-6:
+                continue  # one matches what was asked and the other does not: not the same answer
             if doc.group_key and doc.group_key == lead_doc.group_key:
                 home = leader
                 break

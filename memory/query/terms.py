@@ -112,7 +112,7 @@ def concepts(
 ) -> list[Concept]:
     """The concepts of ``text`` (a question with its filters already taken out), rarest matter most."""
     ws = words(_CONTRACTION.sub(" ", text))
-    found: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
+    found: list[tuple[str, tuple[tuple[str, ...], ...], bool]] = []  # (label, alternatives, a term of the field)
     i = 0
     while i < len(ws):
         word = ws[i]
@@ -120,8 +120,8 @@ def concepts(
             i += 1
             continue
         phrase = _phrase_at(ws, i)
-        if phrase:
-            found.append((" ".join(ws[i : i + phrase[0]]), phrase[1]))
+        if phrase:  # a term of the field's own vocabulary: a name, even when it is an English word
+            found.append((" ".join(ws[i : i + phrase[0]]), phrase[1], True))
             i += phrase[0]
             continue
         joined = next(
@@ -131,7 +131,7 @@ def concepts(
         )
         if joined:  # "auto sklearn" → autosklearn, "kdd cup 09" → kddcup09
             parts = tuple(stem(w) for w in ws[i : i + joined])
-            found.append((" ".join(ws[i : i + joined]), ((stem("".join(ws[i : i + joined])),), parts)))
+            found.append((" ".join(ws[i : i + joined]), ((stem("".join(ws[i : i + joined])),), parts), True))
             i += joined
             continue
         alternatives = [(stem(word),)]
@@ -139,20 +139,20 @@ def concepts(
         glued = re.findall(r"[a-z]+|\d+", word)
         if len(glued) > 1 and min(map(len, glued)) > 1:  # "cmrc2018" also matches "CMRC 2018"
             alternatives.append(tuple(stem(p) for p in glued))
-        found.append((word, tuple(dict.fromkeys(alternatives))))
+        found.append((word, tuple(dict.fromkeys(alternatives)), False))
         i += 1
     if not found:
         return []
-    every = sorted({s for _, alts in found for alt in alts for s in alt})
+    every = sorted({s for _, alts, _ in found for alt in alts for s in alt})
     df = frequencies(every)
     total = max(total_documents, 1)
     english = common_words()
     result: list[Concept] = []
-    for label, alternatives in found:
+    for label, alternatives, term in found:
         present = max(min(df.get(s, 0) for s in alt) for alt in alternatives)
         # names (of frameworks, datasets, knobs…) decide whether something was tried; ordinary words
         # ("evaluated", "build", "time") may be phrased otherwise in the records, so they count less
-        name_like = (" " in label or any(ch.isdigit() for ch in label) or label not in english
+        name_like = (term or any(ch.isdigit() for ch in label) or label not in english
                      or stem(label) in index.category_tokens)
         scale = 1.0 if name_like else ORDINARY_WORD_WEIGHT
         weight = math.log(1 + total / present) if present else math.log(1 + total)
