@@ -52,6 +52,9 @@ class MemoryStats:
     index_error: str | None = None
 
 
+#: how long the names learned from the memory are reused (scanning 10k runs takes ~0.8 s)
+VOCABULARY_TTL_S = 300
+
 def open_index(settings: Settings, backend: str | None = None) -> SearchIndex:
     """The search index the settings select (``backend`` overrides the setting)."""
     chosen = backend or settings.search_backend
@@ -170,6 +173,7 @@ class MemoryService:
 
     def _index_after_commit(self, report: IngestReport) -> None:
         """Index what the graph committed; if the index is down, the documents stay queued."""
+        self._vocabulary = None  # new names (frameworks, datasets…) become words the parser and concepts know
         if report.index_unavailable:
             return
         try:
@@ -323,9 +327,9 @@ class MemoryService:
 
     # -- plain-language questions
     def vocabulary(self, principal: Principal = LOCAL_ADMIN) -> Vocabulary:
-        """Names the parser may recognise, limited to what the principal may see (cached for a minute)."""
+        """Names the parser may recognise, limited to what the principal may see (cached; an ingest here refreshes it)."""
         now = time.monotonic()
-        if self._vocabulary is None or now - self._vocabulary[0] > 60:
+        if self._vocabulary is None or now - self._vocabulary[0] > VOCABULARY_TTL_S:
             raw = self.store.vocabulary()
             models: list[Node] = []
             token = None

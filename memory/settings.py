@@ -62,3 +62,16 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.home / "index"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``XMEM_*`` variables that rebuild ``settings`` in another process (secrets included, in clear)."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"XMEM_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+

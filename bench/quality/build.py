@@ -79,6 +79,25 @@ def write_runs(records: list[Record], tracking_uri: str) -> dict[str, str]:
     return {run_id: key for key, run_id in run_ids.items()}
 
 
+def build_memory(records: list[Record], folder: Path) -> dict[str, Any]:
+    """Log ``records`` to a new MLflow server in ``folder`` and ingest it with ``xmem ingest mlflow``."""
+    from memory.demo.mlflow_server import MlflowServer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    home = folder / "xmem"
+    with MlflowServer(folder / "mlflow") as server:
+        started = time.perf_counter()
+        run_keys = write_runs(records, server.url)
+        logged = time.perf_counter() - started
+        started = time.perf_counter()
+        subprocess.run([XMEM, "--home", str(home), "ingest", "mlflow", "--tracking-uri", server.url], check=True,
+                       env={**os.environ, "XMEM_HOME": str(home)})
+        ingested = time.perf_counter() - started
+    return {"folder": str(folder), "mlflow_folder": str(folder / "mlflow"), "home": str(home),
+            "run_keys": run_keys, "runs": len(records), "log_seconds": round(logged, 1),
+            "ingest_seconds": round(ingested, 1)}
+
+
 def build(corpora: Path, *, reindex: bool = False) -> dict[str, Any]:
     """The cached evaluation memory (building it when missing): paths, run-id map and build figures."""
     records = load_records(corpora)
@@ -91,20 +110,6 @@ def build(corpora: Path, *, reindex: bool = False) -> dict[str, Any]:
         return {**info, "records": records, "cached": True}
     if folder.exists():
         shutil.rmtree(folder)  # a half-built cache from an interrupted run
-    folder.mkdir(parents=True)
-    from memory.demo.mlflow_server import MlflowServer
-
-    with MlflowServer(folder / "mlflow") as server:
-        started = time.perf_counter()
-        run_keys = write_runs(records, server.url)
-        logged = time.perf_counter() - started
-        started = time.perf_counter()
-        home = folder / "xmem"
-        subprocess.run([XMEM, "--home", str(home), "ingest", "mlflow", "--tracking-uri", server.url], check=True,
-                       env={**os.environ, "XMEM_HOME": str(home)})
-        ingested = time.perf_counter() - started
-    info = {"folder": str(folder), "mlflow_folder": str(folder / "mlflow"), "home": str(folder / "xmem"),
-            "run_keys": run_keys, "runs": len(records), "log_seconds": round(logged, 1),
-            "ingest_seconds": round(ingested, 1)}
+    info = build_memory(records, folder)
     manifest.write_text(json.dumps(info))
     return {**info, "records": records, "cached": False}

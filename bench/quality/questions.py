@@ -208,6 +208,8 @@ class QuestionBuilder:
                      [r for r in folds if (r.facts["framework"], r.facts["task"]) == (fw, task) and r.facts["failed"]])
         for pattern, phrasings in NOTE_PATTERNS.items():
             hits = [r for r in folds if re.search(pattern, r.facts["info"])]
+            if not hits:
+                continue
             template = self.pick(s, "note", rng)
             fw = rng.choice(sorted({r.facts["framework"] for r in hits})) if "{fw}" in template else None
             self.add(split, "note", template.format(note=rng.choice(phrasings[a]), fw=rng.choice(FRAMEWORKS[fw][a]) if fw else ""),
@@ -217,33 +219,36 @@ class QuestionBuilder:
             if rng.random() > 0.6:
                 continue
             pattern, phrasings = rng.choice(list(PRETRAIN.items()))
+            if not self.timm:
+                continue
             relevant = [r for r in self.timm if r.facts["architecture"].startswith(prefix) and re.search(pattern, r.facts["tag"])]
             self.add(split, "timm" if relevant else "timm_absent",
                      self.pick(s, "timm", rng).format(arch=names[a], pre=rng.choice(phrasings[a])), relevant)
-        for prefix, names in rng.sample(sorted(TIMM_FAMILIES.items()), 4):
+        for prefix, names in rng.sample(sorted(TIMM_FAMILIES.items()), 4 if self.timm else 0):
             self.add(split, "timm_arch", self.pick(s, "timm_arch", rng).format(arch=names[a]),
                      [r for r in self.timm if r.facts["architecture"].startswith(prefix)])
         # leaderboards: model family × dataset, years, task synonyms
         combos = [(p, d) for p in PWC_MODELS for d in PWC_DATASETS]
         present = [c for c in combos if any(r.facts["dataset"] == c[1] and re.search(c[0], r.facts["model_name"]) for r in self.pwc)]
         chosen = rng.sample(present, min(per_family // 2, len(present)))
-        chosen += rng.sample([c for c in combos if c not in present], per_family - len(chosen))
+        chosen += rng.sample([c for c in combos if c not in present], per_family - len(chosen)) if self.pwc else []
         for pattern, dataset in chosen:
             names, aliases = PWC_MODELS[pattern], PWC_DATASETS[dataset]
             relevant = [r for r in self.pwc if r.facts["dataset"] == dataset and re.search(pattern, r.facts["model_name"])]
             self.add(split, "pwc" if relevant else "pwc_absent",
                      self.pick(s, "pwc", rng).format(model=names[a], dataset=aliases[a]), relevant)
-        for dataset in rng.sample([d for d in PWC_DATASETS if any(r.facts["dated"] and r.facts["dataset"] == d for r in self.pwc)], 3):
+        dated = [d for d in PWC_DATASETS if any(r.facts["dated"] and r.facts["dataset"] == d for r in self.pwc)]
+        for dataset in rng.sample(dated, min(3, len(dated))):
             years = sorted({r.facts["start"].year for r in self.pwc if r.facts["dataset"] == dataset and r.facts["dated"]})
             year = rng.choice(years)
             self.add(split, "pwc_year", self.pick(s, "pwc_year", rng).format(dataset=PWC_DATASETS[dataset][a], year=year),
                      [r for r in self.pwc if r.facts["dataset"] == dataset and r.facts["dated"] and r.facts["start"].year == year])
         synonyms = sorted({(r.facts["task"], syn.strip(' "')) for r in self.pwc for syn in r.facts["synonyms"]})
-        for task, synonym in rng.sample(synonyms, 3):
+        for task, synonym in rng.sample(synonyms, min(3, len(synonyms))):
             self.add(split, "pwc_synonym", self.pick(s, "pwc_synonym", rng).format(synonym=synonym.lower()),
                      [r for r in self.pwc if r.facts["task"] == task])
         # auto-sklearn: which estimator the best pipeline used
-        for estimator, names in rng.sample(sorted(AUTOSKLEARN_ESTIMATORS.items()), 3):
+        for estimator, names in rng.sample(sorted(AUTOSKLEARN_ESTIMATORS.items()), 3 if self.autosklearn else 0):
             self.add(split, "autosklearn", self.pick(s, "autosklearn", rng).format(est=names[a]),
                      [r for r in self.autosklearn if r.facts["estimator"] == estimator])
 

@@ -14,7 +14,7 @@ from corpus import Record
 from metrics import Outcome
 from questions import NOW, Question, unit_of
 
-from memory.index.analysis import STOPWORDS, words
+from memory.query.analysis import STOPWORDS, words
 
 
 def _run_id(urn: str) -> str:

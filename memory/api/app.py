@@ -73,3 +73,9 @@ def create_app(settings: Settings, *, service: MemoryService | None = None) -> F
     for router in (search.router, ask.router, nodes.router, health.router):
         app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The API configured from ``XMEM_*`` variables: how each process of ``xmem serve --workers N`` builds it."""
+    return create_app(Settings())
+

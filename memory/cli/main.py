@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +18,7 @@ from memory.cli import render
 from memory.cli.ingesting import progress_bar, run_ingest
 from memory.errors import InvalidQuery, XmemError
 from memory.service import MemoryService
-from memory.settings import Settings
+from memory.settings import Settings, settings_environment
 
 app = typer.Typer(
     name="xmem",
@@ -300,6 +301,10 @@ def serve(
     anonymous: bool = typer.Option(
         False, "--anonymous", help="Answer requests without a token (read scope, every project): for one's own machine."
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64,
+        help="Worker processes (each loads the embedding model); more than one needs PostgreSQL and Elasticsearch.",
+    ),
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
     import uvicorn
@@ -310,10 +315,22 @@ def serve(
     if settings.api_allow_anonymous and host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print("[red]error:[/] anonymous access is only allowed on loopback; create tokens with `xmem token create`")
         raise typer.Exit(2)
+    shared = settings.search_backend == "elasticsearch" and not settings.resolved_database_url.startswith("sqlite")
+    if workers > 1 and not shared:
+        err_console.print(
+            "[red]error:[/] several workers need a store and an index they can share: set XMEM_DATABASE_URL to "
+            "PostgreSQL and XMEM_SEARCH_BACKEND=elasticsearch (the embedded memory is served by one process)"
+        )
+        raise typer.Exit(2)
     with errors():
-        application = create_app(settings)
-        console.print(f"Experiment Memory API on http://{host}:{port} (docs at /docs)")
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        console.print(f"Experiment Memory API on http://{host}:{port} (docs at /docs)"
+                      + (f", {workers} worker processes" if workers > 1 else ""))
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+            return
+        os.environ.update(settings_environment(settings))  # each worker process rebuilds the same settings
+        uvicorn.run("memory.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
 
 
 @token_app.command("create")

@@ -21,7 +21,7 @@ from memory.errors import BackendUnavailable, InvalidConfig
 from memory.index.base import Ranked, SearchDocument, SearchIndex
 from memory.index.elastic_query import encode_name, to_filter
 from memory.index.embedded import BM25_WEIGHTS
-from memory.index.analysis import analyze, query_stems
+from memory.query.analysis import analyze, query_stems
 from memory.query.evaluate import to_number
 from memory.query.ast import Expr
 
@@ -45,7 +45,7 @@ def mapping(dimension: int) -> dict[str, Any]:
             "source_id": {"type": "keyword"},
             "source_url": {"type": "keyword", "index": False},
             "group_key": {"type": "keyword"},
-            # display copies, and analysed copies (see memory.index.analysis) that BM25 matches
+            # display copies, and analysed copies (see memory.query.analysis) that BM25 matches
             "name": {"type": "keyword", "index": False, "doc_values": False},
             "name_kw": _KEYWORD,
             "text": {"type": "text", "index": False},
@@ -72,7 +72,7 @@ def mapping(dimension: int) -> dict[str, Any]:
     }
 
 
-#: text arrives analysed by memory.index.analysis, so only core analysis (whitespace,
+#: text arrives analysed by memory.query.analysis, so only core analysis (whitespace,
 #: the built-in lowercase normalizer) is needed: it runs on minimal distributions too
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "mapping.total_fields.limit": 20_000}
 

@@ -24,7 +24,7 @@ import numpy as np
 from usearch.index import Index, MetricKind
 
 from memory.index.base import Ranked, SearchDocument, SearchIndex
-from memory.index.analysis import ANALYSIS_VERSION, analyze, query_stems
+from memory.query.analysis import ANALYSIS_VERSION, analyze, query_stems
 from memory.index.sqlite_filter import register_functions, to_sql
 from memory.query.ast import Expr
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from memory.index.analysis import STOPWORDS, analyze, words
+from memory.query.analysis import STOPWORDS, analyze, words
 from memory.index.base import Hit, Ranked, SearchDocument, SearchIndex, SearchResult
 from memory.query.ast import SearchQuery
 from memory.query.terms import coverage

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from memory.index.analysis import STOPWORDS, stem, words
+from memory.query.analysis import STOPWORDS, stem, words
 from memory.query.phrases import _FILLER, EQUIVALENT_TERMS
 
 #: the weight of an ordinary English word against a name (tuned on bench/quality's development questions)

@@ -102,6 +102,33 @@ def test_lexical_and_vector_retrievers_rank_best_first(open_index, corpus, embed
     assert all(a.score >= b.score for a, b in itertools.pairwise(vector))
 
 
+def test_term_frequencies_count_documents_per_analysed_term(open_index, corpus) -> None:  # type: ignore[no-untyped-def]
+    from memory.query.analysis import analyze
+
+    index = open_index()
+    index.index(corpus)
+    terms = [analyze("mixup"), analyze("focal"), "neverseenterm"]
+    frequencies = index.term_frequencies(terms)
+    assert frequencies[terms[0]] == 2 and frequencies[terms[1]] == 1  # r3 and r4 mention mixup, r2 focal loss
+    assert frequencies.get("neverseenterm", 0) == 0
+    assert index.term_frequencies([]) == {}
+
+
+def test_concepts_rerank_and_say_how_much_each_hit_matches(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    from memory.query.terms import Concept
+
+    index = open_index()
+    index.index(corpus)
+    asked = (Concept("mixup", (("mixup",),), 2.0), Concept("product", (("product",),), 1.0))
+    query = SearchQuery("churn calibration with mixup on products", limit=5, group=False, concepts=asked)
+    result = index.search(query, embedder.embed([query.text])[0])
+    coverages = [h.coverage for h in result.hits]
+    # full matches first, whatever fusion alone would have said about the churn runs
+    assert {h.urn for h in result.hits[:2]} == {"t://r3", "t://r4"} and coverages[:2] == [1.0, 1.0]
+    assert all(c is not None and c < 1.0 for c in coverages[2:])
+    assert result.coverage == 1.0 and 0.0 < result.similarity <= 1.0
+
+
 def test_sweep_runs_are_grouped(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
     index = open_index()
     index.index(corpus)

@@ -74,6 +74,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("dropout between March and May", {"text": "dropout", "since": day(2026, 3, 1), "until": day(2026, 6, 1)}),
     ("between November and February", {"since": day(2025, 11, 1), "until": day(2026, 3, 1)}),
     ("from 3 March 2025 to April", {"since": day(2025, 3, 3), "until": day(2025, 5, 1)}),
+    # "results from 2020" means during 2020; "since" opens the range
+    ("molhiv results from 2020", {"text": "molhiv", "since": day(2020, 1, 1), "until": day(2021, 1, 1)}),
+    ("molhiv since 2020", {"text": "molhiv", "since": day(2020, 1, 1)}),
     ("mixup in the last 30 days", {"text": "mixup", "since": day(2026, 10, 26)}),
     ("mixup past 2 weeks", {"text": "mixup", "since": day(2026, 11, 11)}),
     ("what failed in the last 24 hours", {"since": NOW - timedelta(hours=24), "conditions": (FAILED,)}),
@@ -313,3 +316,30 @@ def test_module_is_pure() -> None:
     allowed = ("__future__", "re", "unicodedata", "dataclasses", "datetime", "typing", "dateutil", "memory.query",
                "memory.errors")
     assert all(any(name == a or name.startswith(a + ".") for a in allowed) for name in imported), imported
+
+
+def test_a_name_that_is_also_a_value_is_searched_not_taken_for_a_project() -> None:
+    vocab = Vocabulary(projects=("autosklearn-metalearning", "automl-benchmark"), values=("autosklearn", "TPOT"))
+    parsed = parse_question("dilbert: was autosklearn ever benchmarked on it?", vocab, now=NOW)
+    assert parsed.projects == () and "autosklearn" in parsed.text
+    assert parse_question("autosklearn-metalearning runs", vocab, now=NOW).projects == ("autosklearn-metalearning",)
+
+
+def test_numbers_only_attach_to_fields_the_words_really_name() -> None:
+    vocab = Vocabulary(params=("classifier:qda:reg_param", "dataset", "num_cores"))
+    assert parse_question("how did regnety 160 do", vocab, now=NOW).conditions == ()  # "regnety" is no reg_param
+    assert parse_question("autoweka on the connect 4 dataset", vocab, now=NOW).conditions == ()
+    assert parse_question("runs with more than 4 cores", vocab, now=NOW).conditions == (param("num_cores", ">", 4.0),)
+
+
+def test_crash_means_failed_and_failure_questions_without_a_model_become_searches() -> None:
+    from memory.query.natural import as_search
+
+    parsed = parse_question("did auto-weka crash on riccardo?", VOCAB, now=NOW)
+    assert Compare(FieldRef("attr", "status"), "=", "FAILED") in parsed.conditions
+    why = parse_question("why did h2o fail on Dionis?", VOCAB, now=NOW)
+    assert why.intent == "lineage"  # until the service finds no model called h2o …
+    search = as_search(why)
+    assert search.intent == "search" and "h2o" in search.text and "Dionis" in search.text
+    assert Compare(FieldRef("attr", "status"), "=", "FAILED") in search.conditions
+
