@@ -275,7 +275,9 @@ class MemoryService:
         if query.text.strip() and not query.concepts:
             query = replace(query, concepts=self.concepts(query.text))
         vector = self.embedder.embed([query.text])[0] if query.text.strip() else None
-        return self.index.search(query, vector)
+        result = self.index.search(query, vector)
+        result.confidence = confidence(result.coverage, result.similarity, bool(result.hits))
+        return result
 
     def _visible_node(self, urn: str, principal: Principal) -> Node:
         require(principal, Scope.read)
@@ -416,7 +418,7 @@ class MemoryService:
             if result.hits:
                 notes.append("Nothing matched " + ", ".join(c for c in parsed.chips() if c not in relaxed.chips())
                              + "; these results match without that filter.")
-        sure = confidence(result.coverage, result.similarity, bool(result.hits))
+        sure = result.confidence
         if sure < NOBODY_BELOW:
             summary = summarize(parsed, []) if not result.hits else (
                 f"Nobody seems to have tried “{parsed.text}”" + (" with these filters" if parsed.chips() else "")

@@ -35,6 +35,9 @@ class HitsPublic(BaseModel):
     data: list[HitPublic]
     count: int
     next_page_token: str | None = None
+    confidence: float = Field(default=0.0, description=(
+        "Calibrated confidence that the best result matches everything the text asked; below 0.5 the results "
+        "are closest attempts, not matches."))
 
 
 class NodePublic(BaseModel):

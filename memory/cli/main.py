@@ -14,6 +14,7 @@ import typer
 from dateutil import parser as date_parser
 from rich.console import Console
 
+from memory.answer import NOBODY_BELOW
 from memory.cli import render
 from memory.cli.ingesting import progress_bar, run_ingest
 from memory.errors import InvalidQuery, XmemError
@@ -135,11 +136,15 @@ def search(
         )
         result = svc.search(query)
     if as_json:
-        print(json.dumps({"query": text, "count": len(result.hits), "hits": [h.to_dict() for h in result.hits]}, indent=2))
+        print(json.dumps({"query": text, "count": len(result.hits), "confidence": result.confidence,
+                          "hits": [h.to_dict() for h in result.hits]}, indent=2))
         return
     if not result.hits:
         console.print("No results. Try fewer filters or other words; `xmem stats` shows what the memory holds.")
         return
+    if result.confidence < NOBODY_BELOW:
+        console.print(f"[yellow]No result matches all of “{text}” (confidence {result.confidence:.0%}): "
+                      "these are the closest.[/]")
     console.print(render.search_table(result))
 
 

@@ -109,6 +109,7 @@ class SearchResult:
     #: the best hit's concept coverage (1.0 when the query names no concepts, 0.0 with no hit)
     coverage: float = 0.0
     similarity: float = 0.0  # the best hit's embedding cosine with the query
+    confidence: float = 0.0  # calibrated: that the best hit really matches what was asked (set by the service)
 
 
 class SearchIndex(abc.ABC):

@@ -49,6 +49,13 @@ def test_search_json_hits_carry_everything(ingested: dict[str, Any]) -> None:
     assert top["outcome"]["verdict"] == "better"
 
 
+def test_search_says_when_nothing_matches_everything_asked(ingested: dict[str, Any]) -> None:
+    sure = json.loads(xmem(ingested, "search", "label smoothing", "-p", ingested["name"], "--json").stdout)
+    assert sure["confidence"] >= 0.5 and sure["hits"][0]["coverage"] == 1.0
+    unsure = xmem(ingested, "search", "quantum annealing", "-p", ingested["name"])
+    assert unsure.exit_code == 0 and "No result matches all of “quantum annealing”" in unsure.output
+
+
 def test_search_table_filters_and_where(ingested: dict[str, Any]) -> None:
     result = xmem(ingested, "search", "loss", "-p", ingested["name"], "--kind", "run", "--where", "metric.val_auc < 0.79",
                   "--since", "2026-03-01")

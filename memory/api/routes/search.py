@@ -47,8 +47,10 @@ def search(
         q, projects=project, kinds=kind, sources=source, people=person, since=since, until=until, where=where,
         limit=min(offset + limit + 1, 1000), group=group,
     )
-    hits = service.search(query, principal).hits
+    result = service.search(query, principal)
+    hits = result.hits
     page = hits[offset : offset + limit]
     more = len(hits) > offset + limit
     token = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None
-    return HitsPublic(data=[hit_public(h) for h in page], count=len(page), next_page_token=token)
+    return HitsPublic(data=[hit_public(h) for h in page], count=len(page), next_page_token=token,
+                      confidence=result.confidence)
