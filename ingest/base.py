@@ -9,11 +9,11 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel
 
-from memory.entities import Record, SourceState
+from memory.entities import Event, Record, SourceState
 
 MAX_SAMPLES = 10
 
@@ -32,6 +32,7 @@ class IngestReport:
 
     source_key: str = ""
     read: int = 0
+    rejected: int = 0
     skipped_unchanged: int = 0
     new: int = 0
     changed: int = 0
@@ -73,6 +74,10 @@ class Ingestor(abc.ABC):
 
     system: ClassVar[str]
     config_class: ClassVar[type[BaseModel]]
+    #: whether some records are folded from the stored event history of a subject (see ``derive``)
+    derives_from_events: ClassVar[bool] = False
+    #: whether ``records`` reads the fingerprints and cursor of ``SourceState`` (loading them costs a scan)
+    uses_source_state: ClassVar[bool] = True
 
     def __init__(self, config: BaseModel, report: IngestReport) -> None:
         if not isinstance(config, self.config_class):
@@ -99,6 +104,18 @@ class Ingestor(abc.ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+    def subjects(self, batch: Sequence[Record]) -> list[str]:
+        """URNs whose records must be derived again once ``batch`` is committed (``derives_from_events``)."""
+        return []
+
+    def derive(self, history: Mapping[str, Sequence[Event]]) -> list[Record]:
+        """Records computed from the whole stored event history of each subject; a pure function of it.
+
+        Sources whose events may arrive out of order or twice (pushed lineage events) use this:
+        the result depends only on the set of stored events, not on their arrival.
+        """
+        return []
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,15 @@ class BackendUnavailable(XmemError):
 
     status_code = 503
     title = "Backend unavailable"
+
+
+class InvalidEvent(XmemError):
+    """A pushed event (e.g. OpenLineage) that does not validate; the message names the JSON path."""
+
+    status_code = 400
+    title = "Invalid event"
+
+
+class PayloadTooLarge(XmemError):
+    status_code = 413
+    title = "Payload too large"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator
 
-from memory.entities import NodeUpsert, Record
+from memory.entities import EdgeUpsert, EventRecord, NodeUpsert, Record
 
 REDACTED = "[REDACTED]"
 
@@ -60,7 +60,7 @@ def redact_value(value: Any, key: str = "") -> Any:
 
 
 def redact_records(records: Iterable[Record]) -> Iterator[Record]:
-    """Stream step: node names, descriptions and properties with secrets removed."""
+    """Stream step: node names, descriptions and properties, edge properties and event payloads with secrets removed."""
     for record in records:
         if isinstance(record, NodeUpsert):
             record = record.model_copy(
@@ -70,4 +70,8 @@ def redact_records(records: Iterable[Record]) -> Iterator[Record]:
                     "properties": redact_value(record.properties),
                 }
             )
+        elif isinstance(record, EdgeUpsert) and record.properties:
+            record = record.model_copy(update={"properties": redact_value(record.properties)})
+        elif isinstance(record, EventRecord) and record.payload:
+            record = record.model_copy(update={"payload": redact_value(record.payload)})
         yield record

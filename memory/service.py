@@ -7,6 +7,8 @@ through the store's outbox, and answers searches, node pages, lineage and stats.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -16,8 +18,10 @@ from ingest.base import IngestReport, Ingestor, available_ingestors
 from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from memory.answer import NOBODY_BELOW, Answer, confidence, summarize
 from memory.access import hash_token, new_token, project_filter, require, visible
-from memory.entities import LOCAL_ADMIN, ApiToken, Checkpoint, Edge, Event, Node, Principal, Record, Scope
-from memory.errors import BackendUnavailable, InvalidConfig, InvalidQuery, NotFound, Unauthorized
+from memory.entities import (
+    LOCAL_ADMIN, ApiToken, Checkpoint, Edge, Event, EventRecord, Node, Principal, Record, Scope, SourceState,
+)
+from memory.errors import BackendUnavailable, Conflict, InvalidConfig, InvalidQuery, NotFound, Unauthorized
 from memory.index import Hit, SearchIndex, SearchResult, build_document
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
@@ -101,6 +105,8 @@ class MemoryService:
         self._vocabulary: tuple[float, dict[str, list[str]], list[Node]] | None = None
         self._terms: tuple[dict[str, list[str]], TermIndex] | None = None
         self._chat_pair: tuple[Any, Any] | None = None
+        self._indexing = threading.Lock()
+        self._index_wanted = threading.Event()
 
     def close(self) -> None:
         self.index.close()
@@ -131,9 +137,19 @@ class MemoryService:
         return info.ingestor(parsed, report)
 
     def ingest(
-        self, ingestor: Ingestor, *, on_progress: ProgressCallback | None = None, principal: Principal = LOCAL_ADMIN
+        self,
+        ingestor: Ingestor,
+        *,
+        on_progress: ProgressCallback | None = None,
+        principal: Principal = LOCAL_ADMIN,
+        index: bool = True,
+        record_sync: bool = True,
     ) -> IngestReport:
-        """Run one ingestor to completion: commit at each checkpoint, index what changed."""
+        """Run one ingestor to completion: commit at each checkpoint, index what changed.
+
+        ``index=False`` leaves the documents queued (see :meth:`index_soon`); ``record_sync=False``
+        skips the per-source sync record (the push receiver, called once per request).
+        """
         require(principal, Scope.ingest)
         report = ingestor.report
         started = time.perf_counter()
@@ -141,7 +157,11 @@ class MemoryService:
         try:
             ingestor.check()
             report.source_key = ingestor.source_key
-            state = self.store.get_source_state(ingestor.source_key)
+            state = (
+                self.store.get_source_state(ingestor.source_key)
+                if ingestor.uses_source_state
+                else SourceState(source_key=ingestor.source_key)
+            )
             cursor = dict(state.cursor)
             batch: list[Record] = []
             shown = time.monotonic()
@@ -150,21 +170,24 @@ class MemoryService:
                     self._commit(ingestor, batch, record.cursor, report)
                     cursor = record.cursor
                     batch = []
-                    self._index_after_commit(report)
+                    if index:
+                        self._index_after_commit(report)
                 else:
                     batch.append(record)
                 if on_progress and time.monotonic() - shown > 0.2:
                     on_progress("read", report.read)
                     shown = time.monotonic()
             self._commit(ingestor, batch, None, report)
-            self._index_after_commit(report)
+            if index:
+                self._index_after_commit(report)
             report.embedded = self.embedder.computed - embed_before[0]
             report.embed_seconds = round(self.embedder.seconds - embed_before[1], 3)
             report.seconds = round(time.perf_counter() - started, 3)
-            self.store.finish_sync(ingestor.source_key, ingestor.system, report.as_dict(), cursor)
+            if record_sync:
+                self.store.finish_sync(ingestor.source_key, ingestor.system, report.as_dict(), cursor)
         finally:
             ingestor.close()
-            if not report.index_unavailable:
+            if index and not report.index_unavailable:
                 try:
                     self.index.flush()
                 except BackendUnavailable:
@@ -188,13 +211,75 @@ class MemoryService:
     def _commit(self, ingestor: Ingestor, batch: Sequence[Record], cursor: dict[str, Any] | None, report: IngestReport) -> None:
         if not batch and cursor is None:
             return
-        result = self.store.apply(ingestor.source_key, ingestor.system, batch, cursor)
+        if ingestor.derives_from_events:
+            self._derive(ingestor, ingestor.subjects(batch), report, batch, cursor)
+        else:
+            self._count(report, self.store.apply(ingestor.source_key, ingestor.system, batch, cursor))
+
+    @staticmethod
+    def _count(report: IngestReport, result: Any) -> None:
         report.new += result.new
         report.changed += result.changed
         report.unchanged += result.unchanged
         report.deleted += result.deleted
         report.edges += result.edges
         report.events += result.events
+
+    def _derive(
+        self,
+        ingestor: Ingestor,
+        subjects: Sequence[str],
+        report: IngestReport,
+        batch: Sequence[Record] = (),
+        cursor: dict[str, Any] | None = None,
+    ) -> None:
+        """Fold each subject's whole event history (stored, plus the events of ``batch``) into its
+        records, committed together with ``batch``; fold again until no writer raced us.
+
+        Another writer (a concurrent request, another server process) may commit events of the
+        same subject between our read and our write; re-reading after the write and folding
+        again while the history grew guarantees the last write of a subject saw all its events.
+        """
+        todo, pending = list(subjects), list(batch)
+        for _ in range(20):
+            history: dict[str, list[Event]] = {}
+            for urn in todo:
+                incoming = [Event(urn=r.urn, kind=r.kind, at=r.at, payload=r.payload)
+                            for r in pending if isinstance(r, EventRecord) and r.urn == urn]
+                history[urn] = _distinct_events([*self.store.list_events(urn), *incoming])
+            records = list(redact_records(ingestor.derive(history))) if history else []
+            self._count(report, self.store.apply(ingestor.source_key, ingestor.system, [*pending, *records], cursor))
+            pending, cursor = [], None
+            todo = [urn for urn in todo if len(self.store.list_events(urn)) != len(history[urn])]
+            if not todo:
+                return
+        raise Conflict(f"events of {len(todo)} subject(s) kept changing while being folded", hint="send them again")
+
+    def ingest_lineage(self, events: Sequence[Any], principal: Principal = LOCAL_ADMIN) -> IngestReport:
+        """Events pushed to the OpenLineage receiver: validated (all or nothing), stored, folded.
+
+        The search documents are queued, not written: call :meth:`index_soon` after answering.
+        """
+        require(principal, Scope.ingest)
+        from ingest.openlineage import OpenLineageIngestor
+
+        ingestor = OpenLineageIngestor.for_events(list(events), IngestReport())
+        return self.ingest(ingestor, principal=principal, index=False, record_sync=False)
+
+    def index_soon(self) -> None:
+        """Index the queued documents; when another thread already does, it picks these up too."""
+        self._index_wanted.set()
+        while self._index_wanted.is_set() and self._indexing.acquire(blocking=False):
+            try:
+                while self._index_wanted.is_set():
+                    self._index_wanted.clear()
+                    try:
+                        self.index_pending()
+                        self.index.flush()
+                    except BackendUnavailable:
+                        return  # the documents stay queued for `xmem reindex --pending`
+            finally:
+                self._indexing.release()
 
     def index_pending(self, *, batch_size: int = 256, on_progress: ProgressCallback | None = None) -> int:
         """Bring the search index in step with the graph (the store's outbox). Returns documents written."""
@@ -485,3 +570,12 @@ class MemoryService:
             index_backend=self.index.name,
             index_error=error,
         )
+
+
+def _distinct_events(events: Sequence[Event]) -> list[Event]:
+    """One of each event (the store keeps identical events once)."""
+    seen: dict[str, Event] = {}
+    for event in events:
+        key = json.dumps([event.kind, event.at.astimezone(timezone.utc).isoformat(), event.payload], sort_keys=True, default=str)
+        seen.setdefault(key, event)
+    return list(seen.values())

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=False,
         description="Let the API answer requests without a token (read scope, every project): for a memory on one's own machine.",
     )
+    lineage_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body POST /api/v1/lineage accepts (after gzip decompression); larger ones get 413.",
+    )
     corpora: Path = Field(
         default=Path(__file__).resolve().parents[1].parent / "shared" / "corpora",
         description="Folder of the shared third-party corpora used by tests and benchmarks.",

@@ -66,7 +66,7 @@ def test_postgres_and_elasticsearch_answer_like_the_embedded_default(
         instance = mlflow_server.url.split("//")[1]
         version = f"mlflow://{instance}/models/{experiment['model']}/versions/2"
         up = [set(svc.lineage(version, direction="up", depth=6).nodes) for svc in (embedded, scaled)]
-        assert up[0] == up[1] and len(up[0]) == 4
+        assert up[0] == up[1] and len(up[0]) == 6  # version, model, run, dataset version, dataset, code
 
         overlaps, same_first = [], 0
         for text in QUERIES:

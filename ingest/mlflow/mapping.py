@@ -11,9 +11,10 @@ from typing import Any, Iterator
 from urllib.parse import quote, urlparse
 
 from memory.entities import EdgeKind, EdgeUpsert, EventRecord, NodeKind, NodeUpsert, Source
+from memory.entities import identity
 
 #: bump when the mapping changes, so every object is re-read once
-MAPPING_VERSION = "1"
+MAPPING_VERSION = "2"
 NOTE_TAG = "mlflow.note.content"
 PARENT_TAG = "mlflow.parentRunId"
 _SYSTEM_TAG_KEEP = {"mlflow.source.git.commit", "mlflow.source.name", "mlflow.source.git.repoURL", "mlflow.user"}
@@ -72,7 +73,8 @@ class Urns:
 
     @staticmethod
     def dataset(location: str) -> str:
-        return f"dataset://{location}"
+        """Shared with every source (see :mod:`memory.entities.identity`), so pipelines join on it."""
+        return identity.dataset_urn(location)
 
 
 def _dataset_location(dataset: Any) -> str:
@@ -286,7 +288,7 @@ def _dataset_records(run_urn: str, started: datetime | None, dataset_input: Any,
     dataset = dataset_input.dataset
     location = _dataset_location(dataset)
     dataset_urn = urns.dataset(location)
-    version_urn = f"{dataset_urn}@{dataset.digest}"
+    version_urn = identity.dataset_version_urn(location, dataset.digest)
     context = {t.key: t.value for t in (dataset_input.tags or [])}.get("mlflow.data.context")
     try:
         schema = json.loads(dataset.schema) if dataset.schema else None

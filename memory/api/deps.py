@@ -13,6 +13,8 @@ from memory.service import MemoryService
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `xmem token create`.")
 ANONYMOUS = Principal(name="anonymous", scopes=frozenset({Scope.read}))
+#: where anonymous access is allowed (one's own machine, loopback only), local pipelines may also push lineage
+ANONYMOUS_SENDER = Principal(name="anonymous", scopes=frozenset({Scope.read, Scope.ingest}))
 
 
 def get_service(request: Request) -> MemoryService:
@@ -33,5 +35,11 @@ def get_principal(
     raise Unauthorized("an API token is required", hint="send 'Authorization: Bearer <token>' (see `xmem token create`)")
 
 
+def get_sender(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """The principal of a push (``ingest``) route: a token's, or an anonymous sender where anonymous is allowed."""
+    return ANONYMOUS_SENDER if principal is ANONYMOUS else principal
+
+
 ServiceDep = Annotated[MemoryService, Depends(get_service)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SenderDep = Annotated[Principal, Depends(get_sender)]

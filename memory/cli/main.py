@@ -101,6 +101,22 @@ def ingest_mlflow(
         raise typer.Exit(1)
 
 
+@ingest_app.command("openlineage")
+def ingest_openlineage(
+    ctx: typer.Context,
+    paths: List[Path] = typer.Argument(..., help="Event files (.json: one event or a list; .ndjson/.jsonl) or folders."),
+    batch_size: int = typer.Option(500, "--batch-size", help="Events committed per transaction."),
+) -> None:
+    """Replay OpenLineage events from files: invalid ones are reported (file:line: JSON path: reason) and skipped."""
+    with service(ctx) as svc:
+        config = {"paths": tuple(str(p) for p in paths), "batch_size": batch_size}
+        label = str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
+        report = run_ingest(svc, "openlineage", config, label, console=console, progress_console=err_console)
+    if report.rejected:
+        err_console.print(f"[red]{report.rejected:,} invalid event(s) skipped[/]; the {report.read:,} valid ones are kept.")
+        raise typer.Exit(1)
+
+
 @app.command()
 def sources() -> None:
     """List the source systems the memory can ingest, and why any is unavailable."""

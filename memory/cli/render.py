@@ -100,6 +100,7 @@ def report_table(report: IngestReport) -> Table:
     table.add_column(justify="right")
     rows = [
         ("read", report.read),
+        *([("rejected (invalid)", report.rejected)] if report.rejected else []),
         ("unchanged (skipped)", report.skipped_unchanged),
         ("new", report.new),
         ("changed", report.changed),
@@ -120,10 +121,29 @@ def print_report(console: Console, report: IngestReport) -> None:
     if report.resumed:
         console.print("[yellow]Resumed an interrupted pass from its last committed checkpoint.[/]")
     for warning in report.warnings.values():
-        sample = f" (e.g. {', '.join(warning.context[:3])})" if warning.context else ""
-        console.print(f"[yellow]warning[/] {warning.title} ×{warning.count}: {warning.message}{sample}")
+        console.print(f"[yellow]warning[/] {warning.title} ×{warning.count}: {warning.message}", highlight=False)
+        for context in warning.context:
+            console.print(f"  - {context}", highlight=False, soft_wrap=True)
+        if warning.count > len(warning.context):
+            console.print(f"  … and {warning.count - len(warning.context):,} more")
     if report.nothing_changed:
         console.print("[green]Nothing changed since the last sync: nothing written.[/]")
+
+
+def edge_details(properties: dict[str, Any]) -> str:
+    """What an edge records, in a few lines: schema, column lineage (output column ← input fields), context."""
+    lines = []
+    if properties.get("context"):
+        lines.append(f"context {properties['context']}")
+    if properties.get("schema"):
+        names = [f.get("name", "?") for f in properties["schema"]]
+        lines.append(f"{len(names)} columns: {', '.join(names[:8])}{'…' if len(names) > 8 else ''}")
+    for column, inputs in sorted((properties.get("column_lineage") or {}).items()):
+        sources = ", ".join(f"{i['dataset'].rsplit('/', 1)[-1]}.{i['field']}" for i in inputs)
+        lines.append(f"{column} ← {sources or '—'}")
+    if properties.get("statistics"):
+        lines.append(", ".join(f"{k} {v}" for k, v in sorted(properties["statistics"].items())))
+    return "\n".join(lines)
 
 
 def node_view(view: NodeView) -> list[Any]:
@@ -140,7 +160,7 @@ def node_view(view: NodeView) -> list[Any]:
     if node.source.url:
         head.add_row("link", node.source.url)
     head.add_row("created", str(node.created_at or "—"))
-    for key in ("status", "person", "stage", "git_commit"):
+    for key in ("status", "person", "stage", "git_commit", "state", "error_message"):
         if props.get(key):
             head.add_row(key, str(props[key]))
     if props.get("outcome"):
@@ -167,16 +187,19 @@ def node_view(view: NodeView) -> list[Any]:
         table.add_column("edge")
         table.add_column("node")
         table.add_column("kind")
+        table.add_column("details")
         for edge, other in view.neighbours:
             arrow = f"-{edge.kind.value}->" if edge.src == node.urn else f"<-{edge.kind.value}-"
-            table.add_row(arrow, f"{other.name}\n[dim]{other.urn}[/]", other.kind.value)
+            table.add_row(arrow, f"{other.name}\n[dim]{other.urn}[/]", other.kind.value, edge_details(edge.properties))
         parts.append(table)
     if view.events:
         table = Table(title="events", title_justify="left")
         table.add_column("when")
         table.add_column("what")
         for event in view.events:
-            table.add_row(event.at.isoformat(timespec="seconds"), f"{event.kind} {json.dumps(event.payload)}")
+            payload = json.dumps(event.payload)
+            payload = payload if len(payload) <= 160 else payload[:160] + "…"
+            table.add_row(event.at.isoformat(timespec="seconds"), f"{event.kind} {payload}")
         parts.append(table)
     return parts
 

@@ -31,10 +31,10 @@ class EdgeKind(str, enum.Enum):
 
     used = "used"  # run -> dataset_version
     produced = "produced"  # run -> model_version
-    version_of = "version_of"  # model_version -> model, dataset_version -> dataset
+    version_of = "version_of"  # model_version -> model, dataset_version -> dataset, job_run -> job (one execution)
     ran_code = "ran_code"  # run -> code_version
-    read = "read"  # job_run -> dataset_version
-    wrote = "wrote"  # job_run -> dataset_version
+    read = "read"  # job_run -> dataset_version (or dataset, when the event names no version)
+    wrote = "wrote"  # job_run -> dataset_version (or dataset, when the event names no version)
     derived_from = "derived_from"  # feature_view -> dataset
     used_features = "used_features"  # run -> feature_view
     evaluated = "evaluated"  # evaluation -> model_version

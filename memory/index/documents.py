@@ -25,6 +25,7 @@ _KIND_LABEL = {
     "feature_view": "Feature view",
     "evaluation": "Evaluation",
 }
+_RUN_VERDICT = {"FAILED": "failed", "FINISHED": "succeeded", "KILLED": "was aborted", "RUNNING": "is running"}
 #: how a neighbour is described in a document, by edge kind and direction
 _LINK_WORDS = {
     ("used", True): "trained on dataset",
@@ -34,6 +35,10 @@ _LINK_WORDS = {
     ("child_of", True): "child of run",
     ("child_of", False): "parent of run",
     ("used_features", True): "used features",
+    ("read", True): "read dataset",
+    ("read", False): "read by",
+    ("wrote", True): "wrote dataset",
+    ("wrote", False): "written by",
 }
 
 
@@ -77,6 +82,8 @@ def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDoc
     for edge, other in neighbours:
         outgoing = edge.src == node.urn
         words = _LINK_WORDS.get((edge.kind.value, outgoing))
+        if node.kind.value == "job_run" and edge.kind.value == "version_of":
+            words = "run of pipeline job"
         if words:
             links.setdefault(words, []).append(other.name)
         if edge.kind.value == "child_of":
@@ -84,6 +91,13 @@ def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDoc
             group_key = other.urn if outgoing else (group_key or node.urn)
     for words, names in sorted(links.items()):
         prose.append(f"{words[0].upper()}{words[1:]} {', '.join(sorted(set(names))[:10])}.")
+    if node.kind.value in ("job", "dataset") and props.get("namespace"):
+        prose.append(f"Namespace {props['namespace']}" + (f", at {props['location']}." if props.get("location") else "."))
+    if node.kind.value == "job_run":  # "why did the nightly feature job fail?" reads like this sentence
+        job = str((props.get("job") or {}).get("name") or node.name).replace("_", " ").replace("-", " ")
+        verdict = _RUN_VERDICT.get(str(status), str(status or "").lower())
+        error = props.get("error_message")
+        prose.append(f"The {job} run {verdict}" + (f" with error: {error[:1000]}" if error else "."))
     outcome_text = _outcome_sentence(outcome)
     if outcome_text:
         prose.append(outcome_text)

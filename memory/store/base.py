@@ -11,8 +11,10 @@ from memory.entities import ApiToken, Edge, Event, Node, Record, SourceState
 
 T = TypeVar("T")
 
-#: edges whose source depends on their destination (the destination is upstream)
-CONSUMES = ("used", "read", "ran_code", "derived_from", "used_features", "evaluated")
+#: edges whose source depends on their destination (the destination is upstream). ``version_of``
+#: makes a version's upstream include its whole (dataset, model, job): a dataset version an
+#: experiment used thereby reaches the pipeline runs that wrote that dataset.
+CONSUMES = ("used", "read", "ran_code", "derived_from", "used_features", "evaluated", "version_of")
 #: edges whose source produced their destination (the source is upstream)
 PRODUCES = ("produced", "wrote")
 #: many-to-one structural edges; a new one does not change the documents of its ends

@@ -97,7 +97,8 @@ def test_lineage_up_walks_from_model_version_to_data_and_code(ingested: dict[str
     assert result.exit_code == 0, result.output
     assert "label-smoothing-0.1" in result.output and "churn_train@a1b2c3d4" in result.output and "ran_code" in result.output
     as_json = json.loads(xmem(ingested, "lineage", ingested["version"], "--up", "--json").stdout)
-    assert {n["kind"] for n in as_json["nodes"]} == {"model_version", "run", "dataset_version", "code_version"}
+    # version_of is walked upstream too: the model itself, and the dataset of the version trained on
+    assert {n["kind"] for n in as_json["nodes"]} == {"model_version", "model", "run", "dataset_version", "dataset", "code_version"}
 
 
 def test_stats(ingested: dict[str, Any]) -> None:

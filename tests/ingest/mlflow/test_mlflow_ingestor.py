@@ -115,7 +115,9 @@ def test_first_ingest_maps_runs_datasets_code_and_registry(service: MemoryServic
     assert view.node.project == name
     assert {(e.kind, e.payload.get("stage") or e.payload.get("alias")) for e in view.events} >= {("stage", "Production"), ("alias", "champion")}
     lineage = service.lineage(version, direction="up", depth=3)
-    assert {n.kind.value for n in lineage.nodes.values()} == {"model_version", "run", "dataset_version", "code_version"}
+    # version_of is walked upstream: the model of the version and the dataset of the version it was trained on
+    assert {n.kind.value for n in lineage.nodes.values()} == {
+        "model_version", "model", "run", "dataset_version", "dataset", "code_version"}
 
     hits = service.search(service.build_query("smoothed noisy labels for churners", projects=[name], kinds=["run"])).hits
     assert hits[0].source_id == built["runs"]["smoothing"] and hits[0].source == "mlflow"
