@@ -273,6 +273,7 @@ class MemoryService:
             try:
                 while self._index_wanted.is_set():
                     self._index_wanted.clear()
+                    self._vocabulary = None  # pushed events may name new datasets and jobs
                     try:
                         self.index_pending()
                         self.index.flush()
@@ -413,10 +414,11 @@ class MemoryService:
         return checks
 
     # -- plain-language questions
-    def vocabulary(self, principal: Principal = LOCAL_ADMIN) -> Vocabulary:
-        """Names the parser may recognise, limited to what the principal may see (cached; an ingest here refreshes it)."""
+    def _raw_vocabulary(self) -> tuple[dict[str, list[str]], list[Node]]:
+        """The memory's names and models, cached (an ingest here drops the cache; any thread may)."""
+        cached = self._vocabulary
         now = time.monotonic()
-        if self._vocabulary is None or now - self._vocabulary[0] > VOCABULARY_TTL_S:
+        if cached is None or now - cached[0] > VOCABULARY_TTL_S:
             raw = self.store.vocabulary()
             models: list[Node] = []
             token = None
@@ -426,8 +428,12 @@ class MemoryService:
                 token = page.next_page_token
                 if not token:
                     break
-            self._vocabulary = (now, raw, models)
-        _, raw, models = self._vocabulary
+            cached = self._vocabulary = (now, raw, models)
+        return cached[1], cached[2]
+
+    def vocabulary(self, principal: Principal = LOCAL_ADMIN) -> Vocabulary:
+        """Names the parser may recognise, limited to what the principal may see."""
+        raw, models = self._raw_vocabulary()
         return Vocabulary(
             projects=tuple(p for p in raw["projects"] if principal.can_see(p) or Scope.admin in principal.scopes),
             people=tuple(raw["people"]),
@@ -440,12 +446,12 @@ class MemoryService:
 
     def _term_index(self) -> TermIndex:
         """Spellings learned from the memory's names (rebuilt when the vocabulary is refreshed)."""
-        vocabulary = self.vocabulary()  # refreshes the cached raw vocabulary when it is stale
-        raw = self._vocabulary[1] if self._vocabulary else {}
-        if self._terms is None or self._terms[0] is not raw:
-            names = (*vocabulary.values, *vocabulary.params, *vocabulary.models, *vocabulary.datasets, *vocabulary.projects)
-            self._terms = (raw, TermIndex(names, categories=raw.get("categories", ())))
-        return self._terms[1]
+        raw, models = self._raw_vocabulary()
+        terms = self._terms
+        if terms is None or terms[0] is not raw:
+            names = (*raw.get("values", ()), *raw["params"], *(m.name for m in models), *raw["datasets"], *raw["projects"])
+            terms = self._terms = (raw, TermIndex(names, categories=raw.get("categories", ())))
+        return terms[1]
 
     def concepts(self, text: str) -> tuple[Concept, ...]:
         """What ``text`` asks about, each with the spellings that match it (see :mod:`memory.query.terms`)."""
