@@ -13,7 +13,7 @@ from memory.query.natural import ParsedQuestion
 #: P(the best hit really is an attempt at what was asked | concept coverage, embedding similarity):
 #: a logistic model fitted on the development questions of ``bench/quality``
 #: (``python bench/quality/run.py --split dev --calibrate`` prints the fit)
-CALIBRATION = {"coverage": 14.42, "similarity": 0.25, "bias": -10.72}
+CALIBRATION = {"coverage": 20.95, "similarity": 0.5, "bias": -16.62}
 #: below this confidence the answer is "nobody has tried this", and the hits are closest attempts
 NOBODY_BELOW = 0.5
 #: a hit matching this share of the question's concepts counts as a real match in the summary
@@ -63,7 +63,7 @@ def summarize(parsed: ParsedQuestion, hits: list[Hit]) -> str:
             " with these filters." if parsed.chips() else "."
         )
     # only hits that match everything the question names count; the rest are merely nearby
-    matched = [h for h in hits if h.coverage is None or h.coverage >= FULL_MATCH]
+    matched = [h for h in hits if h.names_matched is None or h.names_matched >= FULL_MATCH]
     if not matched:
         return f"Nobody seems to have tried “{parsed.text}”: no result matches all of it; the closest attempts are shown below."
     hits = matched

@@ -44,14 +44,17 @@ def unit_of(record: Record) -> str:
 # -- how people name things (paraphrases, never the stored value) -------------------------
 FRAMEWORKS = {
     "H2OAutoML": (["h2o", "H2O AutoML"], ["h2o automl", "H2O"]),
-    "autosklearn": (["auto-sklearn", "auto sklearn"], ["Auto-Sklearn", "autosklearn"]),
-    "TPOT": (["tpot"], ["TPOT"]),
+    "autosklearn": (["auto-sklearn", "auto sklearn"],
+                   ["Auto-Sklearn", "autosklearn"]),
+    "TPOT": (["tpot"],
+                   ["TPOT"],
+                   ["auto-sklearn best pipelines built on {est}?"]),
     "AutoWEKA": (["auto-weka", "autoweka"], ["Auto-WEKA", "auto weka"]),
     "oboe": (["oboe"], ["OBOE"]),
 }
 #: AutoML systems that are not in the 2019 benchmark (checked against the records below)
 ABSENT_FRAMEWORKS = (["autogluon", "FLAML", "mljar"], ["AutoGluon", "LightAutoML", "auto-keras"],
-                     ["MLBox", "Ludwig", "hyperopt-sklearn"])
+                     ["MLBox", "Ludwig", "hyperopt-sklearn"], ["AutoPyTorch", "Auto-Keras", "EvalML"])
 NOTE_PATTERNS = {  # failure note regex → (dev paraphrases, held-out paraphrases)
     r"could not produce any model": (["couldn't build any model before the time ran out"],
                                      ["produced no model within the time budget"]),
@@ -103,37 +106,48 @@ AUTOSKLEARN_ESTIMATORS = {
 TEMPLATES = {
     "amlb": (["has anyone run {fw} on {task}?", "did we try {fw} on the {task} dataset", "any {fw} results for {task}?"],
             ["{task}: was {fw} ever benchmarked on it?", "curious whether someone already tried {fw} for {task}"],
-            ["quick q: do we have {fw} numbers on {task}?", "is there any prior work running {fw} against {task}"]),
+            ["quick q: do we have {fw} numbers on {task}?", "is there any prior work running {fw} against {task}"],
+            ["so did {fw} ever get a go on {task}?", "{task} - got any {fw} runs lying around?"]),
     "amlb_budget": (["{fw} on {task} with {cores} cores", "has anyone run {fw} on {task} with more than {less} cores?"],
                    ["{task} with {fw} on a {cores}-core box?", "any {fw} on {task} using over {less} cores"],
-                   ["{fw} {task} runs on {cores} cores - exist?", "anything with {fw} on {task} above {less} cores"]),
+                   ["{fw} {task} runs on {cores} cores - exist?", "anything with {fw} on {task} above {less} cores"],
+                   ["was {fw} tried on {task} with {cores} cpus?", "{fw} + {task}, more than {less} cpu cores"]),
     "amlb_time": (["what {fw} runs did we do in {month} 2019?", "{fw} experiments from {month} 2019"],
                  ["anything run with {fw} during {month} 2019?"],
-                 ["did {fw} get run at all in {month} 2019"]),
+                 ["did {fw} get run at all in {month} 2019"],
+                 ["{fw} activity in {month} 2019?"]),
     "amlb_fail": (["why did {fw} fail on {task}?", "did {fw} crash on {task}?"],
                  ["{task} {fw} failures - what went wrong?"],
-                 ["what broke when {fw} ran on {task}?"]),
+                 ["what broke when {fw} ran on {task}?"],
+                 ["{fw} errors on {task}, anyone looked?"]),
     "note": (["which runs {note}?", "has any {fw} run {note}?"],
             ["anyone seen runs that {note}?", "did {fw} ever {note}"],
-            ["seen any job where it {note}?", "did any {fw} job {note}"]),
+            ["seen any job where it {note}?", "did any {fw} job {note}"],
+            ["runs where it {note}, do we have those?", "{fw}: any case where it {note}?"]),
     "timm": (["has anyone evaluated a {arch} {pre}?", "any {arch} {pre} results?"],
             ["do we have numbers for {arch} {pre}?", "{arch} {pre} - anyone tried it?"],
-            ["is there an eval of {arch} {pre} somewhere?"]),
+            ["is there an eval of {arch} {pre} somewhere?"],
+            ["our results for {arch} {pre}, if any?"]),
     "timm_arch": (["how did {arch} do on imagenet sketch?", "imagenet results for {arch}?"],
                  ["what top-1 does {arch} get?"],
-                 ["numbers for {arch} on the imagenet test sets?"]),
+                 ["numbers for {arch} on the imagenet test sets?"],
+                 ["where does {arch} land on imagenet?"]),
     "pwc": (["has anyone tried {model} on {dataset}?", "any {model} results on {dataset}"],
            ["did someone submit {model} to {dataset}?", "{dataset} with {model} - tried?"],
-           ["has {model} been run on {dataset} by anyone", "{model} x {dataset}: any results?"]),
+           ["has {model} been run on {dataset} by anyone", "{model} x {dataset}: any results?"],
+           ["{model} on {dataset}, has that been done?", "results of {model} for {dataset}?"]),
     "pwc_year": (["{dataset} results from {year}", "what was submitted to {dataset} in {year}?"],
                 ["{dataset} entries published during {year}"],
-                ["{dataset} results that came out in {year}"]),
+                ["{dataset} results that came out in {year}"],
+                ["{dataset} papers from {year}?"]),
     "pwc_synonym": (["any results on {synonym}?", "who worked on {synonym}?"],
                    ["do we have leaderboards for {synonym}?"],
-                   ["anything on {synonym}?"]),
+                   ["anything on {synonym}?"],
+                   ["who has looked into {synonym}?"]),
     "autosklearn": (["which datasets did auto-sklearn pick {est} for?", "auto-sklearn pipelines using {est}"],
                     ["for which openml datasets was {est} the best auto-sklearn pipeline?"],
-                    ["where did auto-sklearn end up choosing {est}?"]),
+                    ["where did auto-sklearn end up choosing {est}?"],
+                    ["auto-sklearn best pipelines built on {est}?"]),
 }
 MONTHS = ["february", "march", "april"]
 
@@ -168,7 +182,7 @@ class QuestionBuilder:
 
     def build(self, split: str, seed: int, per_family: int) -> None:
         rng = random.Random(seed)
-        s = {"dev": 0, "heldout": 1, "unseen": 2}[split]  # which templates
+        s = {"dev": 0, "heldout": 1, "unseen": 2, "fresh": 3}[split]  # which templates
         a = min(s, 1)  # which aliases: the unseen split reuses the held-out names with new templates
         folds = self.amlb_folds
         pairs = sorted({(r.facts["framework"], r.facts["task"]) for r in folds})
@@ -257,7 +271,8 @@ def build_questions(records: list[Record]) -> list[Question]:
     builder = QuestionBuilder(records)
     builder.build("dev", seed=11, per_family=12)
     builder.build("heldout", seed=29, per_family=8)
-    builder.build("unseen", seed=47, per_family=8)  # phrasings added after tuning ended: scored, never tuned on
+    builder.build("unseen", seed=47, per_family=8)  # templates written before its first score; see README
+    builder.build("fresh", seed=83, per_family=8)  # templates written after the last change to ranking
     # the same text may come out twice from the templates: keep the first
     seen: set[tuple[str, str]] = set()
     unique = []

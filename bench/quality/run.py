@@ -55,7 +55,7 @@ def fit_calibration(points: list[tuple[float, float, bool]], l2: float = 0.01) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "heldout", "unseen", "all"], default="all")
+    parser.add_argument("--split", choices=["dev", "heldout", "unseen", "fresh", "all"], default="all")
     parser.add_argument("--systems", default="xmem,bm25,mlflow_ilike,mlflow_ilike_any")
     parser.add_argument("--calibrate", action="store_true", help="fit the confidence curve on the dev split and print it")
     parser.add_argument("--failures", type=int, default=0, help="print the N worst-answered questions per split")
@@ -86,7 +86,7 @@ def main() -> None:
                 answers[system.name][question.id] = system.answer(question)
 
     table: list[tuple[str, str, dict[str, float | int]]] = []
-    for split in ("dev", "heldout", "unseen"):
+    for split in ("dev", "heldout", "unseen", "fresh"):
         subset = [q for q in questions if q.split == split]
         if not subset:
             continue

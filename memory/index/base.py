@@ -91,7 +91,8 @@ class Hit:
     group_members: list[str] = field(default_factory=list)
     group_outcomes: list[float] = field(default_factory=list)
     group_best: str | None = None  # the member with the best key-metric value (by the metric's direction)
-    coverage: float | None = None  # weighted share of the query's concepts this hit matches
+    coverage: float | None = None  # weighted share of the query's concepts this hit matches (ranks it)
+    names_matched: float | None = None  # weighted share of the query's names it matches (decides "tried")
     similarity: float | None = None  # cosine between the query's and the document's embeddings
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,7 +107,7 @@ class SearchResult:
     hits: list[Hit]
     total_candidates: int
     backend: str
-    #: the best hit's concept coverage (1.0 when the query names no concepts, 0.0 with no hit)
+    #: the best hit's share of the names asked about (1.0 when the query has no concepts, 0.0 with no hit)
     coverage: float = 0.0
     similarity: float = 0.0  # the best hit's embedding cosine with the query
     confidence: float = 0.0  # calibrated: that the best hit really matches what was asked (set by the service)

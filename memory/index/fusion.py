@@ -15,7 +15,7 @@ import numpy as np
 from memory.query.analysis import STOPWORDS, analyze, words
 from memory.index.base import Hit, Ranked, SearchDocument, SearchIndex, SearchResult
 from memory.query.ast import SearchQuery
-from memory.query.terms import coverage
+from memory.query.terms import coverage, names_matched
 
 RRF_K = 60
 GROUP_SIMILARITY = 0.9
@@ -167,12 +167,14 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
     if query.concepts:
         for hit in hits:
             doc = docs[hit.urn]
-            hit.coverage = round(coverage(query.concepts, set(analyze(f"{doc.name} {doc.text} {doc.lexical}").split())), 4)
+            tokens = set(analyze(f"{doc.name} {doc.text} {doc.lexical}").split())
+            hit.coverage = round(coverage(query.concepts, tokens), 4)
+            hit.names_matched = round(names_matched(query.concepts, tokens), 4)
         hits.sort(key=lambda h: -(h.score + COVERAGE_WEIGHT * (h.coverage or 0.0)))
     if query.group:
         hits = _group(hits, docs)
     hits = hits[: query.limit]
-    best = max((h.coverage for h in hits if h.coverage is not None), default=1.0 if hits else 0.0)
+    best = max((h.names_matched for h in hits if h.names_matched is not None), default=1.0 if hits else 0.0)
     closest = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
     return SearchResult(query=query, hits=hits, total_candidates=len(fused), backend=index.name,
                         coverage=best if hits else 0.0, similarity=closest)

@@ -51,6 +51,7 @@ class Concept:
     alternatives: tuple[tuple[str, ...], ...]
     weight: float = 1.0
     known: bool = True  # some alternative occurs in the memory
+    name: bool = True  # names a thing (framework, dataset, knob…) rather than phrasing the question
 
 
 def segments(piece: str) -> list[str]:
@@ -65,6 +66,9 @@ class TermIndex:
         #: tokens of categorical values (a framework, a task, an estimator): names even when they are English words
         self.category_tokens = {stem(w) for value in categories for w in words(value)}
         self.tokens: set[str] = set()
+        #: tokens written like names somewhere in the values: "BERT", "RoBERTa", "XLNet", "in21k"
+        #: ("Test" or "sets" in a title are words, whatever their count)
+        self.name_tokens: set[str] = set()
         owners: dict[str, set[str]] = {}
         for value in values:
             for piece in re.split(r"[^0-9A-Za-z]+", value):
@@ -72,6 +76,8 @@ class TermIndex:
                     continue
                 token = stem(piece.lower())
                 self.tokens.add(token)
+                if len(piece) > 2 and (piece not in (piece.lower(), piece.capitalize()) or any(c.isdigit() for c in piece)):
+                    self.name_tokens.add(token)
                 for segment in segments(piece):
                     if segment != piece.lower() and len(segment) >= 3:
                         owners.setdefault(segment, set()).add(token)
@@ -152,18 +158,30 @@ def concepts(
         present = max(min(df.get(s, 0) for s in alt) for alt in alternatives)
         # names (of frameworks, datasets, knobs…) decide whether something was tried; ordinary words
         # ("evaluated", "build", "time") may be phrased otherwise in the records, so they count less
-        name_like = (term or any(ch.isdigit() for ch in label) or label not in english
-                     or stem(label) in index.category_tokens)
+        name_like = term or (len(label) > 2 and (
+            any(ch.isdigit() for ch in label) or label not in english
+            or stem(label) in index.category_tokens or stem(label) in index.name_tokens))
         scale = 1.0 if name_like else ORDINARY_WORD_WEIGHT
         weight = math.log(1 + total / present) if present else math.log(1 + total)
-        result.append(Concept(label, alternatives, scale * weight, known=present > 0))
+        result.append(Concept(label, alternatives, scale * weight, known=present > 0, name=name_like))
     return result
 
 
 def coverage(concept_list: Sequence[Concept], tokens: set[str]) -> float:
-    """Weighted share of the concepts a document's analysed tokens match (1.0 with no concepts)."""
+    """Weighted share of the concepts a document's analysed tokens match (1.0 with no concepts): ranks hits."""
     total = sum(c.weight for c in concept_list)
     if not total:
         return 1.0
     matched = sum(c.weight for c in concept_list if any(all(s in tokens for s in alt) for alt in c.alternatives))
     return matched / total
+
+
+def names_matched(concept_list: Sequence[Concept], tokens: set[str]) -> float:
+    """Weighted share of the question's *names* a document matches — of all its concepts when it names nothing.
+
+    Whether something was tried is decided by the things named (h2o, KDDCup09, in21k); the
+    ordinary words around them ("numbers", "prior work", "came out") are phrasing, which the
+    records may put otherwise, so they rank hits but do not make an answer.
+    """
+    named = [c for c in concept_list if c.name]
+    return coverage(named or concept_list, tokens)
