@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from memory.api.schemas import AnswerPublic, EdgePublic, HitPublic, LineagePublic, NodePublic, ParsedQuestionPublic
+from memory.api.schemas import (
+    AnswerPublic, ChangePublic, DiffPublic, EdgePublic, HitPublic, LineagePublic, MetricDeltaPublic, NodePublic,
+    NodeRefPublic, ParsedQuestionPublic, WhyPublic,
+)
 from memory.entities import Edge, Node
-from memory.service import Answer, Hit, Lineage
+from memory.service import Answer, Diff, Hit, Lineage, WhyReport
 
 
 def node_public(node: Node) -> NodePublic:
@@ -59,4 +62,30 @@ def answer_public(answer: Answer) -> AnswerPublic:
         confidence=answer.confidence,
         closest=[hit_public(h) for h in answer.closest],
         lineage=lineage_public(answer.lineage) if answer.lineage is not None else None,
+    )
+
+
+def node_ref(node: Node | None) -> NodeRefPublic | None:
+    return None if node is None else NodeRefPublic(urn=node.urn, name=node.name, kind=node.kind.value, url=node.source.url)
+
+
+def diff_public(result: Diff) -> DiffPublic:
+    current, baseline = node_ref(result.current), node_ref(result.baseline)
+    assert current is not None and baseline is not None
+    return DiffPublic(
+        current=current, baseline=baseline,
+        current_run=node_ref(result.current_run), baseline_run=node_ref(result.baseline_run),
+        changes=[ChangePublic(kind=c.kind, subject=c.subject, before=c.before, after=c.after, summary=c.summary,
+                              score=c.score, reason=c.reason, details=c.details, links=c.links) for c in result.changes],
+        metrics=[MetricDeltaPublic(name=m.name, before=m.before, after=m.after, delta=m.delta,
+                                   higher_is_better=m.higher_is_better, worse=m.worse) for m in result.metrics],
+    )
+
+
+def why_public(report: WhyReport) -> WhyPublic:
+    return WhyPublic(
+        ref=report.ref, version=node_public(report.version), at=report.at, label=report.label,
+        held_since=report.tenure.start if report.tenure else None, baseline=report.baseline_how,
+        diff=diff_public(report.diff) if report.diff is not None else None, notes=report.notes,
+        lineage=lineage_public(report.lineage),
     )

@@ -133,3 +133,55 @@ class AnswerPublic(BaseModel):
     closest: list[HitPublic] = Field(default_factory=list,
                                      description="When nobody tried it: the nearest attempts, not answers.")
     lineage: LineagePublic | None = None
+
+
+class NodeRefPublic(BaseModel):
+    urn: str
+    name: str
+    kind: str
+    url: str | None = Field(default=None, description="A link to the object in its source system (e.g. the MLflow run page).")
+
+
+class ChangePublic(BaseModel):
+    """One difference between two model versions, scored for how likely it caused a drop."""
+
+    kind: str = Field(description="schema_change, dataset_swap, dataset_added, dataset_removed, features_changed, "
+                                  "code_change, param_change, upstream_failed or upstream_late.")
+    subject: str = Field(description="What changed: a dataset URN, a param name, a pipeline run URN, 'code'.")
+    before: Any = None
+    after: Any = None
+    summary: str
+    score: float = Field(description="Higher is a more likely culprit (see the README's ranking rules).")
+    reason: str = Field(description="Why the change is ranked where it is.")
+    details: dict[str, Any] = Field(default_factory=dict)
+    links: list[str] = Field(default_factory=list, description="Links to the source systems.")
+
+
+class MetricDeltaPublic(BaseModel):
+    name: str
+    before: float
+    after: float
+    delta: float
+    higher_is_better: bool
+    worse: bool
+
+
+class DiffPublic(BaseModel):
+    current: NodeRefPublic
+    baseline: NodeRefPublic
+    current_run: NodeRefPublic | None
+    baseline_run: NodeRefPublic | None
+    changes: list[ChangePublic] = Field(description="Most likely culprit first.")
+    metrics: list[MetricDeltaPublic] = Field(description="Metric deltas of the training runs: symptoms, not ranked.")
+
+
+class WhyPublic(BaseModel):
+    ref: str
+    version: NodePublic
+    at: datetime | None = Field(description="The moment asked about (none: now).")
+    label: str | None = Field(description="The stage or alias the version held (from the reference or its history).")
+    held_since: datetime | None
+    baseline: str | None = Field(description="Which version the diff is against, and how it was chosen.")
+    diff: DiffPublic | None
+    notes: list[str]
+    lineage: LineagePublic

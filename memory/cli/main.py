@@ -1,4 +1,4 @@
-"""``xmem``: ingest, search, show, lineage, stats, demo."""
+"""``xmem``: ingest, search, show, lineage, why, diff, stats, demo."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from memory.answer import NOBODY_BELOW
 from memory.cli import render
 from memory.cli.ingesting import progress_bar, run_ingest
 from memory.errors import InvalidQuery, XmemError
+from memory.incident import FORMATS, render_diff, render_why
 from memory.service import MemoryService
 from memory.settings import Settings, settings_environment
 
@@ -234,6 +235,60 @@ def lineage(
         }, indent=2))
         return
     console.print(render.lineage_tree(graph))
+
+
+WHY_FORMATS = FORMATS  # text, markdown, json, html, mermaid, dot; diff takes the first four
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        err_console.print(f"[red]error:[/] unknown --format {fmt!r} — use one of {', '.join(allowed)}")
+        raise typer.Exit(2)
+
+
+@app.command()
+def why(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="MODEL@production, MODEL@alias, MODEL/vN or a model-version URN."),
+    at: Optional[str] = typer.Option(None, "--at", help="The version that held the stage/alias then, and its lineage as of then."),
+    against: str = typer.Option("previous-good", "--against", help="previous-good (the last version that held the same "
+                                "stage/alias before this one) or a model reference."),
+    depth: int = typer.Option(6, "--depth", "-d", min=1, max=50, help="How many hops upstream."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, markdown, json, html, mermaid or dot."),
+) -> None:
+    """Why did this model fail? Its upstream lineage as of a moment and what changed against the last good version."""
+    _check_format(fmt, WHY_FORMATS)
+    with errors():
+        moment = parse_when(at, "--at")
+    with service(ctx) as svc:
+        report = svc.why(ref, at=moment, against=against, depth=depth)
+    if fmt == "text":
+        for part in render.why_parts(report):
+            console.print(part)
+        return
+    sys.stdout.write(render_why(report, fmt))
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help="The baseline model version (MODEL/vN, MODEL@alias or URN)."),
+    b: str = typer.Argument(..., help="The model version to explain."),
+    depth: int = typer.Option(6, "--depth", "-d", min=1, max=50, help="How many hops upstream."),
+    at: Optional[str] = typer.Option(None, "--at", help="Both lineages as of this moment."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, markdown, json or html."),
+) -> None:
+    """What changed from model version A to B (params, code, data, schema, upstream runs, metrics), ranked."""
+    _check_format(fmt, WHY_FORMATS[:4])
+    with errors():
+        moment = parse_when(at, "--at")
+    with service(ctx) as svc:
+        result = svc.diff(a, b, depth=depth, at=moment)
+    if fmt == "text":
+        for part in render.diff_parts(result):
+            console.print(part)
+        return
+    sys.stdout.write(render_diff(result, fmt))
 
 
 @app.command()

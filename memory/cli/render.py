@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 
 from memory.index import SearchResult
-from memory.service import Answer, IngestReport, Lineage, MemoryStats, NodeView
+from memory.service import Answer, Diff, IngestReport, Lineage, MemoryStats, NodeView, WhyReport
 
 
 def when(value: datetime | None) -> str:
@@ -258,3 +258,52 @@ def stats_tables(stats: MemoryStats) -> list[Table]:
         state = " (pass in progress)" if "pass" in sync.cursor else ""
         syncs.add_row(sync.source_key, f"{sync.last_sync_at or 'never'}{state}", summary)
     return [counts, totals, syncs]
+
+
+def diff_parts(result: Diff) -> list[Any]:
+    """The ranked changes (most likely culprit first, with the reason) and the metric deltas."""
+    head = Text(f"{result.baseline.name} → {result.current.name}", style="bold")
+    parts: list[Any] = [head]
+    if not result.changes:
+        parts.append(Text("No difference in params, code, data or upstream pipeline runs.", style="yellow"))
+    else:
+        table = Table(title="What changed, most likely culprit first", title_justify="left", show_lines=True)
+        table.add_column("#", justify="right", style="dim")
+        table.add_column("change", ratio=3)
+        table.add_column("score", justify="right")
+        table.add_column("why ranked here", ratio=2, style="dim")
+        for i, change in enumerate(result.changes, 1):
+            what = Text(change.kind, style="bold magenta")
+            what.append(f"\n{change.summary}", style="")
+            for link in change.links:
+                what.append(f"\n{link}", style="dim")
+            table.add_row(str(i), what, f"{change.score:g}", change.reason)
+        parts.append(table)
+    if result.metrics:
+        table = Table(title="Metrics", title_justify="left")
+        for column in ("metric", "before", "after", "delta"):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for m in result.metrics:
+            style = "red" if m.worse else ("green" if m.delta else "")
+            table.add_row(m.name, f"{m.before:.6g}", f"{m.after:.6g}", Text(f"{m.delta:+.6g}", style=style))
+        parts.append(table)
+    return parts
+
+
+def why_parts(report: WhyReport) -> list[Any]:
+    """Which version, since when, compared with what; the ranked diff; the upstream tree as of the moment."""
+    head = Text(f"{report.version.name}", style="bold")
+    if report.label and report.tenure:
+        head.append(f" held {report.label} since {report.tenure.start.isoformat(timespec='seconds')}")
+    if report.at:
+        head.append(f" (asked as of {report.at.isoformat(timespec='seconds')})", style="dim")
+    parts: list[Any] = [head]
+    if report.version.source.url:
+        parts.append(Text(report.version.source.url, style="dim"))
+    if report.baseline_how:
+        parts.append(Text(f"compared with {report.baseline_how}", style="cyan"))
+    parts += [Text(note, style="yellow") for note in report.notes]
+    if report.diff is not None:
+        parts += diff_parts(report.diff)[1:]
+    parts.append(lineage_tree(report.lineage))
+    return parts

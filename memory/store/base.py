@@ -116,10 +116,12 @@ class GraphStore(abc.ABC):
         *,
         kind: str | None = None,
         system: str | None = None,
+        name: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
         include_deleted: bool = False,
-    ) -> Page[Node]: ...
+    ) -> Page[Node]:
+        """Nodes by URN, paged; ``name`` matches whole names, case-insensitively."""
 
     @abc.abstractmethod
     def list_edges(self, urn: str, *, as_of: datetime | None = None) -> list[Edge]:

@@ -383,6 +383,7 @@ class SqlGraphStore(TokenVerbs, GraphStore):
         *,
         kind: str | None = None,
         system: str | None = None,
+        name: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
         include_deleted: bool = False,
@@ -390,6 +391,8 @@ class SqlGraphStore(TokenVerbs, GraphStore):
         query = select(NodeRow).order_by(NodeRow.urn).limit(page_size + 1)
         if kind:
             query = query.where(NodeRow.kind == kind)
+        if name is not None:
+            query = query.where(func.lower(NodeRow.name) == name.lower())
         if system:
             query = query.where(NodeRow.system == system)
         if not include_deleted:

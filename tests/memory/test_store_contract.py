@@ -164,6 +164,12 @@ def test_list_nodes_pages_with_opaque_tokens(store: GraphStore) -> None:
     assert seen == [f"t://r{i:02d}" for i in range(25)]
 
 
+def test_list_nodes_by_name_ignores_case(store: GraphStore) -> None:
+    store.apply(KEY, "test", [node("t://m1", NodeKind.model), node("t://m2", NodeKind.model), node("t://r1")], None)
+    assert [n.urn for n in store.list_nodes(kind="model", name="M2").items] == ["t://m2"]
+    assert store.list_nodes(kind="model", name="r1").items == []  # a run, not a model
+
+
 def test_outbox_versions_protect_concurrent_changes(store: GraphStore) -> None:
     store.apply(KEY, "test", model_chain(), None)
     pending = {p.node.urn: p.version for p in store.pending_documents()}
