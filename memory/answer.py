@@ -40,6 +40,7 @@ class Answer:
     coverage: float = 0.0  # the best hit's share of the question's concepts (confidence is calibrated from it)
     similarity: float = 0.0  # the best hit's embedding cosine with the question
     closest: list[Hit] = field(default_factory=list)  # nearest attempts shown when nobody tried it
+    diff: Any = None  # a memory.why.Diff for "what changed between A and B?"
 
     @property
     def nobody_tried(self) -> bool:

@@ -611,7 +611,7 @@ class MemoryService:
         vocabulary, moment = self.vocabulary(principal), now or datetime.now(timezone.utc)
         parsed = chat[0].parse(question, vocabulary, now=moment) if chat else parse_question(question, vocabulary, now=moment)
         notes: list[str] = []
-        lineage = None
+        lineage = diff = None
         if parsed.intent == "lineage" and parsed.subjects:
             try:
                 lineage = self.lineage(self.resolve_model_ref(parsed.subjects[0], principal), direction="up", depth=6,
@@ -619,8 +619,16 @@ class MemoryService:
             except NotFound:
                 # "why did h2o fail on Dionis?" names no model version: it asks about failed runs
                 parsed = as_search(parsed)
-        elif parsed.intent in ("diff", "digest"):
-            notes.append(f"{parsed.intent} answers are not available yet; these are the matching results")
+        elif parsed.intent == "diff" and len(parsed.subjects) >= 2:
+            try:
+                changed = self.diff(parsed.subjects[0], parsed.subjects[1], principal=principal)
+                notes += [f"{i}. {c.summary} — {c.reason}" for i, c in enumerate(changed.changes[:5], start=1)] or [
+                    "No difference in params, code, data or upstream runs between the two versions."]
+                diff = changed
+            except (NotFound, InvalidQuery) as exc:
+                notes.append(f"cannot compare: {exc}")
+        elif parsed.intent == "digest":
+            notes.append("digest answers are not available yet; these are the matching results")
         result = self.search(parsed.to_query(limit), principal)
         if not result.hits and (parsed.kinds or parsed.status_conditions()):
             # "which runs had their instance aborted?": the words, not the status KILLED, describe them
@@ -636,11 +644,11 @@ class MemoryService:
                 + f": no result matches all of it (confidence that one does: {sure:.0%}). The closest attempts are below.")
             return Answer(question=question, parsed=parsed, summary=summary, hits=[], notes=notes, lineage=lineage,
                           confidence=sure, coverage=result.coverage, similarity=result.similarity,
-                          closest=result.hits)
+                          closest=result.hits, diff=diff)
         hits = result.hits
         summary = (chat[1].write(question, hits) if chat else None) or summarize(parsed, hits)
         return Answer(question=question, parsed=parsed, summary=summary, hits=hits, notes=notes, lineage=lineage,
-                      confidence=sure, coverage=result.coverage, similarity=result.similarity)
+                      confidence=sure, coverage=result.coverage, similarity=result.similarity, diff=diff)
 
     def _chat(self) -> tuple[Any, Any] | None:
         """The configured chat-model parser and answer writer (``XMEM_LLM``), loaded once; ``None`` without one."""

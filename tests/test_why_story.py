@@ -166,6 +166,16 @@ def test_why_text_markdown_and_pictures(story: dict[str, Any]) -> None:
     assert diff.exit_code == 0 and diff.stdout.index("schema_change") < diff.stdout.index("param_change")
 
 
+def test_ask_answers_what_changed_between_two_versions(story: dict[str, Any]) -> None:
+    result = xmem(story["home"], "ask", f"what changed between {story['model']}/v1 and {story['model']}/v2?", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["intent"] == "diff"
+    notes = answer["notes"]
+    assert notes[0].startswith("1. ") and "schema" in notes[0].lower()
+    assert any("learning_rate" in note for note in notes[1:])
+
+
 def test_error_paths_are_clear(story: dict[str, Any]) -> None:
     home = story["home"]
     unknown = xmem(home, "why", "no-such-model@production")

@@ -62,6 +62,7 @@ def answer_public(answer: Answer) -> AnswerPublic:
         confidence=answer.confidence,
         closest=[hit_public(h) for h in answer.closest],
         lineage=lineage_public(answer.lineage) if answer.lineage is not None else None,
+        diff=answer.diff.as_dict() if answer.diff is not None else None,
     )
 
 

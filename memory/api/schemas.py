@@ -133,6 +133,7 @@ class AnswerPublic(BaseModel):
     closest: list[HitPublic] = Field(default_factory=list,
                                      description="When nobody tried it: the nearest attempts, not answers.")
     lineage: LineagePublic | None = None
+    diff: dict[str, Any] | None = Field(default=None, description="For a diff question: the ranked changes between the two versions.")
 
 
 class NodeRefPublic(BaseModel):
