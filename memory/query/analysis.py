@@ -33,6 +33,8 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
+    if text.isascii():  # the common case: nothing to fold (NFKD of ASCII is ASCII, without combining marks)
+        return _WORD.findall(text.lower())
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
     return _WORD.findall(folded)
