@@ -138,7 +138,6 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
         doc = docs.get(urn)
         if doc is None:
             continue
-        snippet, highlights = make_snippet(doc, terms)
         hits.append(
             Hit(
                 urn=doc.urn,
@@ -151,8 +150,8 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
                 time=doc.time,
                 person=doc.person,
                 status=doc.status,
-                snippet=snippet,
-                highlights=highlights,
+                snippet="",  # made below, for the hits that are returned only
+                highlights=[],
                 outcome=dict(doc.outcome),
                 score=round(score, 6),
                 text=doc.text,
@@ -174,6 +173,8 @@ def hybrid_search(index: SearchIndex, query: SearchQuery, query_vector: np.ndarr
     if query.group:
         hits = _group(hits, docs)
     hits = hits[: query.limit]
+    for hit in hits:
+        hit.snippet, hit.highlights = make_snippet(docs[hit.urn], terms)
     best = max((h.names_matched for h in hits if h.names_matched is not None), default=1.0 if hits else 0.0)
     closest = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
     return SearchResult(query=query, hits=hits, total_candidates=len(fused), backend=index.name,
