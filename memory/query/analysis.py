@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 
 import snowballstemmer
@@ -21,9 +22,16 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = QUESTION_STOPWORDS  # one list: the question parser and BM25 drop the same words
 
 
-@functools.lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def _stemmer() -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer("porter")
+    """One stemmer per thread: a snowball stemmer keeps its state in the object (the API answers
+    from a thread pool, and a shared one corrupts words under load)."""
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("porter")
+    return stemmer
 
 
 @functools.lru_cache(maxsize=200_000)

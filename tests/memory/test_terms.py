@@ -72,3 +72,18 @@ def test_coverage_weighs_what_a_document_matches() -> None:
     assert 0.0 < partial < 1.0
     assert coverage(asked, set(analyze("oboe on adult").split())) == 0.0
     assert coverage([], set()) == 1.0
+
+
+def test_stemming_is_safe_from_many_threads() -> None:
+    """The API stems in a thread pool; a shared snowball stemmer once raised IndexError under load."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memory.query import analysis
+
+    vocabulary = [f"{root}{suffix}{i}" for i in range(400) for root in ("running", "generalization", "optimizing")
+                  for suffix in ("s", "ness", "ations")]
+    expected = {w: analysis.snowballstemmer.stemmer("porter").stemWord(w) for w in vocabulary}
+    analysis.stem.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        got = dict(zip(vocabulary, pool.map(analysis.stem, vocabulary)))
+    assert got == expected
