@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[1].parent / "shared" / "corpora",
         description="Folder of the shared third-party corpora used by tests and benchmarks.",
     )
+    openlineage_spec: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the OpenLineage JSON Schemas the receiver validates against (the spec's `spec/` folder: "
+            "`2-0-2/OpenLineage.json` and `facets/<version>/*.json`); default: the copy in the corpora folder."
+        ),
+    )
+
+    @property
+    def resolved_openlineage_spec(self) -> Path:
+        return self.openlineage_spec or self.corpora / "openlineage-spec" / "website" / "static" / "spec"
 
     @property
     def resolved_database_url(self) -> str:

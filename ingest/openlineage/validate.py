@@ -1,12 +1,13 @@
 """Validate OpenLineage events against the official JSON Schemas (spec 2-0-2 and its facets).
 
-Why vendored schemas and ``jsonschema`` rather than the ``openlineage-python`` models: the
+Why the spec's JSON Schemas and ``jsonschema`` rather than the ``openlineage-python`` models: the
 client's attrs classes are built to *produce* events; they do not check formats or
 required fields the way the spec does and give no JSON path to the offending value. The
 published JSON Schemas are the spec itself: validating with them gives exact error paths
 (``/run/runId: 'x' is not a 'uuid'``), keeps the server independent of a client library
-version, and needs no network (every ``$id`` is registered locally). The schemas are in
-``schemas/`` with their licence notice.
+version, and needs no network (every ``$id`` is registered locally). The schemas are read
+in place from a checkout of the spec (``XMEM_OPENLINEAGE_SPEC``, by default the copy in the
+corpora folder): the core 2-0-2 schema and, for each standard facet, its newest version.
 
 Standard facets are validated by their key (``schema``, ``parent``, ``errorMessage``…)
 against the facet schema for their place (run, job, dataset, input or output facets);
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -34,7 +35,20 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from memory.errors import InvalidConfig
+from memory.settings import Settings
+
 CORE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+#: the standard facets validated by key (each in its newest version under ``facets/<version>/``)
+STANDARD_FACETS = """BaseSubsetDatasetFacet CatalogDatasetFacet ColumnLineageDatasetFacet
+    DataQualityAssertionsDatasetFacet DataQualityMetricsDatasetFacet DataQualityMetricsInputDatasetFacet
+    DatasetTypeDatasetFacet DatasetVersionDatasetFacet DatasourceDatasetFacet DocumentationDatasetFacet
+    DocumentationJobFacet EnvironmentVariablesRunFacet ErrorMessageRunFacet ExecutionParametersRunFacet
+    ExternalQueryRunFacet ExtractionErrorRunFacet HierarchyDatasetFacet InputStatisticsInputDatasetFacet
+    JobDependenciesRunFacet JobTypeJobFacet LifecycleStateChangeDatasetFacet LineageFacet NominalTimeRunFacet
+    OutputStatisticsOutputDatasetFacet OwnershipDatasetFacet OwnershipJobFacet ParentRunFacet
+    ProcessingEngineRunFacet SQLJobFacet SchemaDatasetFacet SourceCodeJobFacet SourceCodeLocationJobFacet
+    StorageDatasetFacet SymlinksDatasetFacet TagsDatasetFacet TagsJobFacet TagsRunFacet TestRunFacet""".split()
 DEFAULT_SCHEMA_URL = f"{CORE_ID}#/$defs/RunEvent"
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}")
 #: the facet containers of an event and the base facet type their standard facets extend
@@ -87,12 +101,19 @@ def _format_checker() -> FormatChecker:
 class Schemas:
     """The core schema and one validator per facet container, compiled once."""
 
-    def __init__(self) -> None:
-        folder = resources.files("ingest.openlineage") / "schemas"
-        core = json.loads((folder / "OpenLineage.json").read_text())
-        documents = [core] + [
-            json.loads(f.read_text()) for f in sorted((folder / "facets").iterdir(), key=lambda f: f.name)
-            if f.name.endswith(".json")
+    def __init__(self, spec: Path) -> None:
+        core_file = spec / "2-0-2" / "OpenLineage.json"
+        if not core_file.is_file():
+            raise InvalidConfig(
+                f"the OpenLineage JSON Schemas are not at {spec}",
+                hint="set XMEM_OPENLINEAGE_SPEC to the spec/ folder of an OpenLineage checkout "
+                     "(github.com/OpenLineage/OpenLineage), or XMEM_CORPORA to the shared corpora",
+            )
+        versions = sorted((d for d in (spec / "facets").iterdir() if d.is_dir()),
+                          key=lambda d: tuple(int(p) for p in d.name.split("-")))
+        newest = {f.stem: f for d in versions for f in d.glob("*.json")}  # later versions win
+        documents = [json.loads(core_file.read_text())] + [
+            json.loads(newest[name].read_text()) for name in sorted(STANDARD_FACETS) if name in newest
         ]
         registry: Registry = Registry().with_resources(
             (doc["$id"], Resource.from_contents(doc)) for doc in documents
@@ -120,7 +141,7 @@ class Schemas:
 
 @lru_cache(maxsize=1)
 def schemas() -> Schemas:
-    return Schemas()
+    return Schemas(Settings().resolved_openlineage_spec)
 
 
 def _pointer(parts: Any) -> str:

@@ -223,3 +223,14 @@ def test_static_dataset_and_job_events_are_kept_on_their_nodes(service: MemorySe
     job = f"openlineage://{job_event['job']['namespace']}/{job_event['job']['name']}"
     view = service.show(job)
     assert view.node.kind.value == "job" and [e.kind for e in view.events] == ["openlineage.JobEvent"]
+
+
+def test_a_missing_spec_folder_is_a_clear_configuration_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest as _pytest
+
+    from ingest.openlineage.validate import Schemas
+    from memory.errors import InvalidConfig
+
+    with _pytest.raises(InvalidConfig) as caught:
+        Schemas(tmp_path / "no-spec")
+    assert "XMEM_OPENLINEAGE_SPEC" in (caught.value.hint or "")
