@@ -363,3 +363,19 @@ def query_texts(count: int, seed: int = 1) -> list[str]:
         text = rng.choice(_TEMPLATES).format(p=phrase, project=project.name.replace("-", " "), metric=project.primary_metric)
         out[text] = None
     return list(out)[:count]
+
+
+def wait_until_ready(base: str, timeout_s: float = 120.0) -> None:
+    """Poll ``GET {base}/readyz`` until the API answers 200 (it loads the model first)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the API at {base} did not become ready in {timeout_s:.0f} s")
+

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import CACHE, REPO, USER_QUERIES, common_args, emit, log, pct, query_texts, wait_for_quiet_machine
+from _common import CACHE, REPO, USER_QUERIES, common_args, emit, log, pct, query_texts, wait_for_quiet_machine, wait_until_ready
 
 from memory.demo.mlflow_server import free_port
 
@@ -111,13 +111,7 @@ def measure(args: Any, command: list[str], env: dict[str, str], prefix: str) -> 
                               env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_until_ready(base)
         questions = [q for q, _ in USER_QUERIES] + query_texts(30)
         httpx.post(f"{base}/ask", json={"question": questions[0]}, timeout=120)  # loads the model
         asyncio.run(load(base, questions, 8, 5.0))  # and in every worker process

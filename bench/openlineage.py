@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import CACHE, REPO, common_args, emit, log, pct, wait_for_quiet_machine
+from _common import CACHE, REPO, common_args, emit, log, pct, wait_for_quiet_machine, wait_until_ready
 
 from memory.demo.mlflow_server import free_port
 
@@ -95,13 +95,7 @@ def http_figures(quick: bool, work: Path) -> float:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_until_ready(base)
         clients = 8
         one_runs, many_runs = (20, 100) if quick else (150, 1000)
         warm = chain_events(1, 2, 1, seed=7, tag="warm")
