@@ -89,6 +89,23 @@ def _dataset_location(dataset: Any) -> str:
     return dataset.name
 
 
+def _content_key(dataset: Any) -> str:
+    """The version key other systems agree on: a Delta table's version number, else MLflow's digest.
+
+    MLflow computes its own digest of the rows it saw; a Delta source also names the table version,
+    which is what the Delta ingestor and OpenLineage's version facet use (see README, "Dataset identity").
+    """
+    if dataset.source_type == "delta":
+        try:
+            source = json.loads(dataset.source) if dataset.source else {}
+        except (TypeError, ValueError):
+            source = {}
+        version = source.get("delta_table_version") if isinstance(source, dict) else None
+        if version is not None and str(version).isdigit():
+            return str(int(version))
+    return dataset.digest
+
+
 class ExperimentOutcomes:
     """Per experiment: the primary metric, its direction and the baseline run's value."""
 
@@ -288,7 +305,7 @@ def _dataset_records(run_urn: str, started: datetime | None, dataset_input: Any,
     dataset = dataset_input.dataset
     location = _dataset_location(dataset)
     dataset_urn = urns.dataset(location)
-    version_urn = identity.dataset_version_urn(location, dataset.digest)
+    version_urn = identity.dataset_version_urn(location, _content_key(dataset))
     context = {t.key: t.value for t in (dataset_input.tags or [])}.get("mlflow.data.context")
     try:
         schema = json.loads(dataset.schema) if dataset.schema else None

@@ -118,6 +118,45 @@ def ingest_openlineage(
         raise typer.Exit(1)
 
 
+@ingest_app.command("dvc")
+def ingest_dvc(
+    ctx: typer.Context,
+    repo: Path = typer.Argument(..., help="Root of a DVC repository (a git working copy with .dvc/)."),
+    project: Optional[str] = typer.Option(None, "--project", help="Project of its runs (default: the folder name)."),
+    experiments: bool = typer.Option(True, "--experiments/--no-experiments", help="Also read `dvc exp run` experiments."),
+    max_commits: Optional[int] = typer.Option(None, "--max-commits", help="Only the newest N pipeline commits."),
+) -> None:
+    """A DVC repository's history: each pipeline commit and experiment as a run, stage outputs as dataset versions."""
+    with service(ctx) as svc:
+        config = {"repo_path": str(repo), "project": project, "experiments": experiments, "max_commits": max_commits}
+        report = run_ingest(svc, "dvc", config, str(repo), console=console, progress_console=err_console)
+    if report.rejected:
+        err_console.print(f"[red]{report.rejected:,} revision(s) skipped[/] (unreadable pipeline files, listed above); the rest is kept.")
+        raise typer.Exit(1)
+
+
+@ingest_app.command("delta")
+def ingest_delta(
+    ctx: typer.Context,
+    tables: List[str] = typer.Argument(..., help="Delta table locations: paths or URIs (s3://, gs://, abfss://, file://)."),
+    project: Optional[str] = typer.Option(None, "--project", help="Project the tables belong to."),
+    storage_option: List[str] = typer.Option([], "--storage-option", help="KEY=VALUE passed to deltalake (repeatable)."),
+) -> None:
+    """Delta tables: every version of the transaction log (operation, schema and its changes, row/file counts)."""
+    options = dict(o.split("=", 1) for o in storage_option if "=" in o)
+    failed = 0
+    with service(ctx) as svc:
+        for table in tables:
+            config = {"table_uri": table, "project": project, "storage_options": options}
+            try:
+                run_ingest(svc, "delta", config, table, console=console, progress_console=err_console)
+            except XmemError as exc:  # one bad table does not stop the others
+                failed += 1
+                err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def sources() -> None:
     """List the source systems the memory can ingest, and why any is unavailable."""

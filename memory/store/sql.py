@@ -236,6 +236,17 @@ class SqlGraphStore(TokenVerbs, GraphStore):
         if row is not None and row.content_hash == digest and not row.deleted:
             result.unchanged += 1
             return
+        if row is not None and not row.deleted and row.system != record.source.system:
+            self._merge_node(row, record, result, changed_urns)
+            return
+        properties = record.properties
+        aliases = (row.properties or {}).get("also_known_as") if row is not None and not row.deleted else None
+        if aliases:  # the owning system changed a node others also know: keep what they contributed
+            properties = {}
+            for alias in aliases.values():
+                properties.update(alias.get("properties") or {})
+            properties.update(record.properties)
+            properties["also_known_as"] = aliases
         values = dict(
             kind=record.kind.value,
             name=record.name,
@@ -248,7 +259,7 @@ class SqlGraphStore(TokenVerbs, GraphStore):
             description=record.description,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            properties=record.properties,
+            properties=properties,
             fingerprint=record.fingerprint,
             content_hash=digest,
             deleted=False,
@@ -266,6 +277,39 @@ class SqlGraphStore(TokenVerbs, GraphStore):
             row.version += 1
             result.changed += 1
             changed_urns.add(record.urn)
+
+    def _merge_node(self, row: NodeRow, record: NodeUpsert, result: ApplyResult, changed_urns: set[str]) -> None:
+        """Another system saw the same object (same content key, same URN): one node, an alias per system.
+
+        The first system stays the node's source; every other one is recorded under
+        ``properties["also_known_as"][system]`` with its own id and link. Properties are
+        unioned (the first writer keeps its values) and empty fields are filled in, so
+        re-ingesting either side changes nothing.
+        """
+        properties = dict(record.properties)
+        properties.update(row.properties or {})
+        aliases = dict((row.properties or {}).get("also_known_as") or {})
+        aliases[record.source.system] = {
+            "instance": record.source.instance, "id": record.source.id, "url": record.source.url,
+            "name": record.name, "properties": record.properties,
+        }
+        properties["also_known_as"] = dict(sorted(aliases.items()))
+        merged = dict(
+            properties=properties,
+            project=row.project or record.project,
+            description=row.description or record.description,
+            created_at=row.created_at or record.created_at,
+            updated_at=max((t for t in (row.updated_at, record.updated_at) if t is not None), default=None),
+        )
+        if all(_canonical(getattr(row, name)) == _canonical(value) for name, value in merged.items()):
+            result.unchanged += 1
+            return
+        for name, value in merged.items():
+            setattr(row, name, value)
+        row.index_pending = True
+        row.version += 1
+        result.changed += 1
+        changed_urns.add(record.urn)
 
     def _apply_edge(
         self,
