@@ -99,7 +99,13 @@ class WhyVerbs:
                              "compare with --against MODEL/vN")
             else:
                 before = previous_good(history, tenure)  # ``history`` and ``versions`` were read with the tenure
-                if before is None:
+                archived = _archived_predecessor(current, versions) if before is None and label == "production" else None
+                if archived is not None:
+                    baseline = archived
+                    baseline_how = (f"previous-good (inferred): {archived.name} is the newest earlier version now Archived — "
+                                    "MLflow archives the Production holder when the next one is promoted; the memory "
+                                    "never saw its tenure (sync the registry after each promotion to record it)")
+                elif before is None:
                     notes.append(f"no previous-good version: {current.name} is the first version the memory saw holding "
                                  f"{label!r} — compare with another version: --against MODEL/vN")
                 else:
@@ -138,3 +144,14 @@ class WhyVerbs:
                                    hint="name model versions: MODEL/vN, MODEL@alias or URNs")
         old, new = (self.lineage(n.urn, depth=depth, as_of=at, principal=principal) for n in nodes)
         return lineage_diff(old, new)
+
+
+def _archived_predecessor(current: Node, versions: dict[str, Node]) -> Node | None:
+    """The newest version before ``current`` whose stage is Archived, when the registry's history is unknown."""
+    def number(node: Node) -> int:
+        value = str(node.properties.get("version", ""))
+        return int(value) if value.isdigit() else -1
+
+    earlier = [v for v in versions.values() if number(v) < number(current) and
+               str(v.properties.get("stage", "")).lower() == "archived"]
+    return max(earlier, key=number, default=None)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from memory.cli.ingesting import run_ingest
+from memory.demo import data_sources
 from memory.demo.mlflow_server import MlflowServer
 from memory.demo.mlflow_writer import quiet_mlflow, write_organization
 from memory.demo.org import Organization, generate_organization
@@ -57,8 +58,13 @@ def run_demo(
         else:
             console.print(f"The demo organization is already in MLflow ({org.run_count:,} runs): not writing it again.")
 
+        world = _data_world(server.url, settings.home / "demo-data", console)
         with MemoryService(settings) as svc:
             run_ingest(svc, "mlflow", {"tracking_uri": server.url}, server.url, console=console)
+            run_ingest(svc, "dvc", {"repo_path": str(world.dvc_repo), "project": data_sources.PROJECT},
+                       str(world.dvc_repo), console=console)
+            run_ingest(svc, "delta", {"table_uri": str(world.delta_table), "project": data_sources.PROJECT},
+                       str(world.delta_table), console=console)
             _print_examples(svc, org, server.url, settings, console)
         if serve:
             _serve(server, settings, api_port, console)
@@ -138,6 +144,30 @@ def _write(org: Organization, url: str, console: Console) -> None:
     )
 
 
+def _data_world(url: str, folder: "os.PathLike[str]", console: Console) -> data_sources.DataWorld:
+    """The demo's DVC repository and Delta table, and the MLflow runs trained on them (built once)."""
+    from pathlib import Path
+
+    from mlflow.tracking import MlflowClient
+
+    folder = Path(folder)
+    world = data_sources.DataWorld(folder / "churn-pipeline", folder / "delta" / "customer_activity")
+    with quiet_mlflow():
+        logged = MlflowClient(tracking_uri=url).get_experiment_by_name(data_sources.PROJECT) is not None
+        if logged and (world.dvc_repo / ".dvc").is_dir() and (world.delta_table / "_delta_log").is_dir():
+            console.print(f"The demo's DVC repository and Delta table are already in {folder}: not building them again.")
+            return world
+        with console.status("Building the demo's DVC repository (git + dvc repro) and Delta table; ~40 s"):
+            began = time.perf_counter()
+            world = data_sources.build_data_world(folder)
+            if not logged:
+                data_sources.log_training_runs(world, url)
+        console.print(f"Built a DVC repository ({len(world.commits)} pipeline commits, {len(world.experiments)} experiments) "
+                      f"and a Delta table ({len(world.delta_versions)} versions) in {folder} in "
+                      f"{time.perf_counter() - began:.0f} s; their training runs are in MLflow.")
+    return world
+
+
 def _champion_urn(org: Organization, url: str) -> str | None:
     from ingest.mlflow.mapping import Urns, instance_of
 
@@ -149,6 +179,8 @@ def _champion_urn(org: Organization, url: str) -> str | None:
 
 
 def _print_examples(svc: MemoryService, org: Organization, url: str, settings: Settings, console: Console) -> None:
+    from ingest.mlflow.mapping import instance_of
+
     home = "" if settings.home.resolve() == default_home().resolve() else f" --home {shlex.quote(str(settings.home))}"
     xmem = f"xmem{home}"
     urn = _champion_urn(org, url)
@@ -166,7 +198,13 @@ def _print_examples(svc: MemoryService, org: Organization, url: str, settings: S
             ("The production churn model: notes, stage and alias history, neighbours", f"{xmem} show {model_urn}"),
             ("Where it came from: the run, its dataset version and code commit", f"{xmem} lineage {model_urn} --up"),
         ]
-    commands.append(("What the memory holds", f"{xmem} stats"))
+    commands += [
+        ("Across systems: MLflow model version → run → DVC data version → the commit that wrote it",
+         f"{xmem} lineage mlflow://{instance_of(url)}/models/{data_sources.MODEL}/versions/4 --up --depth 8"),
+        ("What changed since the last production version (schema, data, params, code), ranked",
+         f"{xmem} why {data_sources.MODEL}@production"),
+        ("What the memory holds", f"{xmem} stats"),
+    ]
     console.print("\n[bold]Try:[/]")
     for what, command in commands:
         console.print(f"  [dim]# {what}[/]")

@@ -40,8 +40,11 @@ def test_organization_looks_like_a_real_one() -> None:
 def test_xmem_demo_builds_a_searchable_memory(tmp_path: Path) -> None:
     runner = CliRunner()
     home = tmp_path / "home"
-    result = runner.invoke(app, ["--home", str(home), "demo", "--port", str(free_port()), "--scale", "0.15"])
+    port = free_port()
+    result = runner.invoke(app, ["--home", str(home), "demo", "--port", str(port), "--scale", "0.15"])
     assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Built a DVC repository (4 pipeline commits, 2 experiments) and a Delta table (7 versions)" in said, said
     assert "Logged 8 experiments" in result.output and "Try:" in result.output
     org = generate_organization(seed=7, scale=0.15)
     sweep = next(run for project in org.projects for run in project.runs if run.name.startswith("sweep: "))
@@ -56,3 +59,26 @@ def test_xmem_demo_builds_a_searchable_memory(tmp_path: Path) -> None:
     stats = json.loads(runner.invoke(app, ["--home", str(home), "stats", "--json"]).stdout)
     kinds = {n["kind"] for n in stats["nodes"]}
     assert {"run", "model", "model_version", "dataset_version", "code_version", "person", "project"} <= kinds
+
+    # cross-system lineage: MLflow model version → run → the DVC data version (one node, known to both)
+    # → the DVC stage that wrote it → the git commit
+    version = f"mlflow://127.0.0.1:{port}/models/churn-pipeline-model/versions/4"
+    lineage = json.loads(runner.invoke(app, ["--home", str(home), "lineage", version, "--up", "--depth", "8", "--json"]).stdout)
+    nodes = {n["urn"]: n for n in lineage["nodes"]}
+    features = [n for n in nodes.values() if n["kind"] == "dataset_version" and n["urn"].endswith(
+        "churn-pipeline/data/features.csv@" + n["properties"].get("digest", "-"))]
+    assert len(features) == 1 and features[0]["source"]["system"] == "mlflow"
+    assert features[0]["properties"]["also_known_as"]["dvc"]["properties"]["md5"] == features[0]["properties"]["digest"]
+    writers = {e["src"] for e in lineage["edges"] if e["kind"] == "wrote" and e["dst"] == features[0]["urn"]}
+    assert any("/stages/prepare@" in w for w in writers), writers
+    commits = {e["dst"] for e in lineage["edges"] if e["kind"] == "ran_code" and e["src"] in writers}
+    assert len(commits) == 1 and next(iter(commits)).startswith("git://commit/")
+    # Delta versions read by MLflow runs are the Delta ingestor's version nodes
+    table = json.loads(runner.invoke(app, ["--home", str(home), "search", "customer_activity", "--kind", "dataset_version",
+                                           "--json", "-n", "20", "--no-group"]).stdout)["hits"]
+    shared = [h for h in table if h["urn"].endswith("customer_activity@6")]
+    assert shared, [h["urn"] for h in table]
+    shown = json.loads(runner.invoke(app, ["--home", str(home), "show", shared[0]["urn"], "--json"]).stdout)
+    props = shown["node"]["properties"]
+    assert props["schema_change"]["type_changed"] == {"spend": ["double", "string"]}
+    assert {"delta", "mlflow"} == {shown["node"]["source"]["system"], *props["also_known_as"]}
