@@ -198,7 +198,7 @@ class RepoMapping:
                 out.append(EdgeUpsert(src=execution, kind=EdgeKind.wrote, dst=version, valid_from=at))
 
         out.append(NodeUpsert(
-            urn=run_urn, kind=NodeKind.run, name=revision.name, source=self.source(run_urn.split("/", 3)[-1]),
+            urn=run_urn, kind=NodeKind.run, name=revision.name, source=self.source(run_urn.removeprefix(self.base + "/")),
             project=self.project, description=revision.message, created_at=at, updated_at=at,
             properties={
                 "params": {k: _param_text(v) for k, v in params.items()},
@@ -286,4 +286,5 @@ def _entry_key(entry: dict[str, Any]) -> str:
 
 
 def _param_text(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (list, dict, bool)) or value is None else str(value)
+    """Params as text, the way MLflow records them (``str``), so the same setting reads the same in both."""
+    return json.dumps(value) if isinstance(value, (list, dict)) or value is None else str(value)

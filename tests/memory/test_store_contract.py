@@ -236,3 +236,37 @@ def test_reopening_keeps_everything(store_url: str) -> None:
     second = SqlGraphStore(url)  # migrations are a no-op the second time
     assert second.dump() == dump
     second.close()
+
+
+def _seen_by(system: str, **props: object) -> NodeUpsert:
+    """The same dataset version as another system records it (same content key, so the same URN)."""
+    urn = "dataset://s3://bucket/features.parquet@abc123"
+    return NodeUpsert(urn=urn, kind=NodeKind.dataset_version, name=f"features@{system}",
+                      source=Source(system=system, instance=f"{system}-1", id=f"{system}-id", url=f"http://{system}/x"),
+                      properties=dict(props), fingerprint=f"{system}-fp")
+
+
+@pytest.mark.parametrize("first,second", [("mlflow", "dvc"), ("dvc", "mlflow")])
+def test_two_systems_one_node_with_an_alias_each(store: GraphStore, first: str, second: str) -> None:
+    """Identity across systems: one node, the first writer its source, the other in ``also_known_as``; stable."""
+    props = {"mlflow": {"digest": "abc123", "schema": {"fields": [{"name": "a", "type": "long"}]}},
+             "dvc": {"md5": "abc123", "size": 10}}
+    store.apply(f"{first}:x", first, [_seen_by(first, **props[first])], None)
+    result = store.apply(f"{second}:x", second, [_seen_by(second, **props[second])], None)
+    assert result.changed == 1
+    shared = store.get_node("dataset://s3://bucket/features.parquet@abc123")
+    assert shared.source.system == first
+    aliases = shared.properties["also_known_as"]
+    assert list(aliases) == [second] and aliases[second]["id"] == f"{second}-id"
+    assert aliases[second]["properties"] == props[second]
+    assert {**props[first], **props[second]}.items() <= shared.properties.items()
+    # re-ingesting either side changes nothing
+    for system in (first, second, first):
+        again = store.apply(f"{system}:x", system, [_seen_by(system, **props[system])], None)
+        assert again.changed == again.new == 0, system
+    # the owner changes its record: what the other system contributed stays
+    store.apply(f"{first}:x", first, [_seen_by(first, **props[first], note="updated")], None)
+    updated = store.get_node(shared.urn)
+    assert updated.properties["note"] == "updated" and second in updated.properties["also_known_as"]
+    assert props[second].items() <= updated.properties.items()
+    assert store.apply(f"{second}:x", second, [_seen_by(second, **props[second])], None).changed == 0
