@@ -185,12 +185,14 @@ def profile(lineage: Lineage) -> Profile:
             write = max(writes, key=lambda e: (_when(nodes[e.src]) or e.valid_from or datetime.min, e.src), default=None)
             seen = write.properties if write else {}
             ol_schema = _schema_fields(seen.get("schema"))
-            schema, source = (ol_schema, "openlineage") if ol_schema else (_mlflow_schema(used), "mlflow")
+            schema, source = (ol_schema, "openlineage") if ol_schema else (_mlflow_schema(used), used.source.system)
             stats = seen.get("statistics") or {}
             profile_ = used.properties.get("profile") or {}
             rows = _int(stats.get("rowCount")) if isinstance(stats, dict) else None
             if rows is None and isinstance(profile_, dict):
                 rows = _int(profile_.get("num_rows"))
+            if rows is None:  # a table version that counted its rows (Delta)
+                rows = _int(used.properties.get("num_rows"))
             data[dataset] = DataUse(dataset, used, schema, source if schema else None, rows,
                                     nodes[write.src] if write else None)
     pipeline = tuple(sorted((n for n in nodes.values() if n.kind.value == "job_run"), key=lambda n: n.urn))
