@@ -28,9 +28,12 @@ def node_summary(node: Node, depth: int | None = None) -> dict[str, Any]:
     """The few facts of a node an incident document shows."""
     props = node.properties
     keep = {k: props[k] for k in ("params", "metrics", "git_commit", "state", "status", "stage", "aliases", "digest",
-                                   "version", "error_message", "start_time", "end_time") if props.get(k) not in (None, {}, [])}
+                                   "version", "error_message", "start_time", "end_time", "operation", "num_rows",
+                                   "schema_change", "md5") if props.get(k) not in (None, {}, [])}
+    if props.get("also_known_as"):  # the other systems that know this very node (dataset identity)
+        keep["also_known_as"] = sorted(props["also_known_as"])
     return {"urn": node.urn, "kind": node.kind.value, "name": node.name, "created_at": _iso(node.created_at),
-            "url": node.source.url, "depth": depth, **keep}
+            "system": node.source.system, "url": node.source.url, "depth": depth, **keep}
 
 
 def lineage_dict(graph: Lineage) -> dict[str, Any]:

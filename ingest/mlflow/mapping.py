@@ -95,7 +95,7 @@ def _content_key(dataset: Any) -> str:
     MLflow computes its own digest of the rows it saw; a Delta source also names the table version,
     which is what the Delta ingestor and OpenLineage's version facet use (see README, "Dataset identity").
     """
-    if dataset.source_type == "delta":
+    if dataset.source_type in ("delta", "delta_table"):
         try:
             source = json.loads(dataset.source) if dataset.source else {}
         except (TypeError, ValueError):

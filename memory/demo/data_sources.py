@@ -293,7 +293,7 @@ def log_training_runs(world: DataWorld, tracking_uri: str) -> dict[str, int]:
     # runs on given versions of the Delta table (MLflow's Delta source names the version)
     for version in world.delta_versions[-3:]:
         source = DeltaDatasetSource(path=str(world.delta_table.resolve()), delta_table_version=version.version)
-        entity = Dataset(name="customer_activity", digest=f"v{version.version}", source_type="delta",
+        entity = Dataset(name="customer_activity", digest=f"v{version.version}", source_type=source._get_source_type(),
                          source=source.to_json())
         started = int(version.at.timestamp() * 1000) + 1000
         run = client.create_run(experiment_id, start_time=started, run_name=f"activity model on v{version.version}",
