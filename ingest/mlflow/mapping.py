@@ -10,11 +10,12 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.parse import quote, urlparse
 
+from ingest.feast.urns import feature_links
 from memory.entities import EdgeKind, EdgeUpsert, EventRecord, NodeKind, NodeUpsert, Source
 from memory.entities import identity
 
 #: bump when the mapping changes, so every object is re-read once
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
 NOTE_TAG = "mlflow.note.content"
 PARENT_TAG = "mlflow.parentRunId"
 _SYSTEM_TAG_KEEP = {"mlflow.source.git.commit", "mlflow.source.name", "mlflow.source.git.repoURL", "mlflow.user"}
@@ -292,6 +293,10 @@ def run_records(
     if run.inputs and run.inputs.dataset_inputs:
         for dataset_input in run.inputs.dataset_inputs:
             out.extend(_dataset_records(run_urn, started, dataset_input, urns, source_for))
+    # Feast's MLflow integration tags the run with feast.project + feast.feature_service / feast.feature_views
+    for key, feature_urn in feature_links(data.tags):
+        out.append(EdgeUpsert(src=run_urn, kind=EdgeKind.used_features, dst=feature_urn, valid_from=started,
+                              properties={"via": key}))
     return out
 
 

@@ -155,6 +155,31 @@ def ingest_delta(
                 err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
+@ingest_app.command("wandb")
+def ingest_wandb(
+    ctx: typer.Context,
+    paths: List[Path] = typer.Argument(..., help="W&B run files (run-<id>.wandb) or folders holding wandb/offline-run-*."),
+    default_entity: str = typer.Option("local", "--default-entity", help="Entity of runs that named none (offline runs)."),
+    checkpoint_every: int = typer.Option(50, "--checkpoint-every", help="Runs per committed checkpoint."),
+) -> None:
+    """Runs (config, summary, history, tags, notes, exit) and artifacts read from W&B run files written offline."""
+    with service(ctx) as svc:
+        config = {"paths": tuple(str(p) for p in paths), "default_entity": default_entity, "checkpoint_every": checkpoint_every}
+        label = str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
+        report = run_ingest(svc, "wandb", config, label, console=console, progress_console=err_console)
+    if report.rejected:
+        err_console.print(f"[red]{report.rejected:,} unreadable run file(s) skipped[/]; the other runs are ingested.")
+        raise typer.Exit(1)
+
+
+@ingest_app.command("feast")
+def ingest_feast(
+    ctx: typer.Context,
+    repo_path: Path = typer.Argument(..., help="The Feast feature repository (the folder holding feature_store.yaml)."),
+) -> None:
+    """Entities, data sources, feature views, on-demand views and feature services from a Feast registry."""
+    with service(ctx) as svc:
+        run_ingest(svc, "feast", {"repo_path": str(repo_path)}, str(repo_path), console=console, progress_console=err_console)
 
 
 @app.command()
