@@ -102,10 +102,48 @@ class DeltaVersion:
     at: datetime
 
 
+FEAST_PROJECT = "acme_churn"
+FEAST_SERVICE = "churn_model_v2"
+FEATURE_STORE_YAML = """project: acme_churn
+provider: local
+registry: data/registry.db
+online_store:
+  type: sqlite
+  path: data/online.db
+entity_key_serialization_version: 3
+"""
+FEAST_DEFINITIONS = '''"""Feature definitions of the churn model (applied with `feast apply`)."""
+from datetime import timedelta
+
+from feast import Entity, FeatureService, FeatureView, Field, FileSource
+from feast.types import Float64, Int64
+from feast.value_type import ValueType
+
+customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.INT64,
+                  description="A paying customer", tags={"team": "retention"})
+customer_features_source = FileSource(name="customer_features_source", path="data/customer_features.parquet",
+                                      timestamp_field="event_timestamp")
+customer_profile = FeatureView(
+    name="customer_profile", entities=[customer], ttl=timedelta(days=35), source=customer_features_source,
+    schema=[Field(name="tenure_months", dtype=Int64), Field(name="monthly_spend", dtype=Float64),
+            Field(name="support_tickets", dtype=Int64)],
+    tags={"team": "retention"}, owner="priya@acme.test", description="Tenure, spend and tickets per customer")
+customer_tenure = FeatureView(
+    name="customer_tenure", entities=[customer], ttl=timedelta(days=35), source=customer_features_source,
+    schema=[Field(name="tenure_bucket", dtype=Int64)], tags={"team": "retention"}, owner="priya@acme.test",
+    description="Tenure in whole years (added with the tenure bucket feature)")
+churn_model_v1 = FeatureService(name="churn_model_v1", features=[customer_profile],
+                                description="Features of the churn model before tenure buckets")
+churn_model_v2 = FeatureService(name="churn_model_v2", features=[customer_profile, customer_tenure],
+                                description="Features of the churn model with tenure buckets")
+'''
+
+
 @dataclass
 class DataWorld:
     dvc_repo: Path
     delta_table: Path
+    feast_repo: Path | None = None
     commits: list[TrainingCommit] = field(default_factory=list)
     experiments: list[str] = field(default_factory=list)
     delta_versions: list[DeltaVersion] = field(default_factory=list)
@@ -245,13 +283,29 @@ def build_delta_table(path: Path) -> list[DeltaVersion]:
     return versions
 
 
-def build_data_world(folder: Path, *, experiments: bool = True) -> DataWorld:
-    """The DVC repository and the Delta table under ``folder`` (built once; callers check ``exists``)."""
+def build_feast_repo(repo: Path, features: pd.DataFrame) -> Path:
+    """A Feast repository (local provider, file registry) over the pipeline's features, applied with `feast apply`."""
+    (repo / "data").mkdir(parents=True, exist_ok=True)
+    (repo / "feature_store.yaml").write_text(FEATURE_STORE_YAML)
+    (repo / "definitions.py").write_text(FEAST_DEFINITIONS)
+    frame = features.copy()
+    frame["event_timestamp"] = pd.Timestamp("2026-10-26T09:00:00Z")
+    frame.to_parquet(repo / "data" / "customer_features.parquet")
+    done = subprocess.run([_bin("feast"), "apply"], cwd=repo, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "FEAST_USAGE": "False"})
+    if done.returncode != 0:
+        raise RuntimeError(f"`feast apply` failed in {repo}:\n{done.stdout}\n{done.stderr}")
+    return repo
+
+
+def build_data_world(folder: Path, *, experiments: bool = True, feast: bool = True) -> DataWorld:
+    """The DVC repository, the Delta table and the Feast repository under ``folder`` (rebuilt from scratch)."""
     if folder.exists():
         shutil.rmtree(folder)
     commits, names = build_dvc_repo(folder / "churn-pipeline", experiments=experiments)
     versions = build_delta_table(folder / "delta" / "customer_activity")
-    return DataWorld(folder / "churn-pipeline", folder / "delta" / "customer_activity", commits, names, versions)
+    feast_repo = build_feast_repo(folder / "feature_repo", commits[-1].features) if feast else None
+    return DataWorld(folder / "churn-pipeline", folder / "delta" / "customer_activity", feast_repo, commits, names, versions)
 
 
 def file_md5(path: Path) -> str:
@@ -282,7 +336,11 @@ def log_training_runs(world: DataWorld, tracking_uri: str) -> dict[str, int]:
         run = client.create_run(experiment_id, start_time=started, run_name=commit.message, tags={
             "mlflow.source.git.commit": commit.sha, "mlflow.user": AUTHOR[1].split("@")[0],
             "mlflow.source.git.repoURL": str(world.dvc_repo), "mlflow.note.content":
-                f"Trained by `dvc repro` at commit {commit.sha[:8]}: {commit.message}."})
+                f"Trained by `dvc repro` at commit {commit.sha[:8]}: {commit.message}.",
+            # the features it was served, named the way Feast's MLflow integration tags a run
+            **({"feast.project": FEAST_PROJECT, "feast.feature_service":
+                FEAST_SERVICE if "tenure_bucket" in commit.features.columns else "churn_model_v1"}
+               if world.feast_repo else {})})
         run_id = run.info.run_id
         flat = {f"{section}.{k}": str(v) for section, values in commit.params.items() for k, v in values.items()}
         client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flat.items()],

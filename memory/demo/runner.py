@@ -65,6 +65,7 @@ def run_demo(
                        str(world.dvc_repo), console=console)
             run_ingest(svc, "delta", {"table_uri": str(world.delta_table), "project": data_sources.PROJECT},
                        str(world.delta_table), console=console)
+            run_ingest(svc, "feast", {"repo_path": str(world.feast_repo)}, str(world.feast_repo), console=console)
             _print_examples(svc, org, server.url, settings, console)
         if serve:
             _serve(server, settings, api_port, console)
@@ -151,19 +152,22 @@ def _data_world(url: str, folder: "os.PathLike[str]", console: Console) -> data_
     from mlflow.tracking import MlflowClient
 
     folder = Path(folder)
-    world = data_sources.DataWorld(folder / "churn-pipeline", folder / "delta" / "customer_activity")
+    world = data_sources.DataWorld(folder / "churn-pipeline", folder / "delta" / "customer_activity", folder / "feature_repo")
     with quiet_mlflow():
         logged = MlflowClient(tracking_uri=url).get_experiment_by_name(data_sources.PROJECT) is not None
-        if logged and (world.dvc_repo / ".dvc").is_dir() and (world.delta_table / "_delta_log").is_dir():
-            console.print(f"The demo's DVC repository and Delta table are already in {folder}: not building them again.")
+        built = [world.dvc_repo / ".dvc", world.delta_table / "_delta_log", world.feast_repo / "data" / "registry.db"]
+        if logged and all(p.exists() for p in built):
+            console.print(f"The demo's DVC repository, Delta table and Feast repository are already in {folder}: "
+                          "not building them again.")
             return world
-        with console.status("Building the demo's DVC repository (git + dvc repro) and Delta table; ~40 s"):
+        with console.status("Building the demo's DVC repository (git + dvc repro), Delta table and Feast repository "
+                            "(feast apply); ~1 min"):
             began = time.perf_counter()
             world = data_sources.build_data_world(folder)
             if not logged:
                 data_sources.log_training_runs(world, url)
-        console.print(f"Built a DVC repository ({len(world.commits)} pipeline commits, {len(world.experiments)} experiments) "
-                      f"and a Delta table ({len(world.delta_versions)} versions) in {folder} in "
+        console.print(f"Built a DVC repository ({len(world.commits)} pipeline commits, {len(world.experiments)} experiments), "
+                      f"a Delta table ({len(world.delta_versions)} versions) and a Feast repository in {folder} in "
                       f"{time.perf_counter() - began:.0f} s; their training runs are in MLflow.")
     return world
 

@@ -44,7 +44,7 @@ def test_xmem_demo_builds_a_searchable_memory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--home", str(home), "demo", "--port", str(port), "--scale", "0.15"])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "Built a DVC repository (4 pipeline commits, 2 experiments) and a Delta table (7 versions)" in said, said
+    assert "Built a DVC repository (4 pipeline commits, 2 experiments), a Delta table (7 versions) and a Feast repository" in said, said
     assert "Logged 8 experiments" in result.output and "Try:" in result.output
     org = generate_organization(seed=7, scale=0.15)
     sweep = next(run for project in org.projects for run in project.runs if run.name.startswith("sweep: "))
@@ -82,3 +82,9 @@ def test_xmem_demo_builds_a_searchable_memory(tmp_path: Path) -> None:
     props = shown["node"]["properties"]
     assert props["schema_change"]["type_changed"] == {"spend": ["double", "string"]}
     assert {"delta", "mlflow"} == {shown["node"]["source"]["system"], *props["also_known_as"]}
+    # the training run used the Feast feature service it was tagged with; its views read the repo's parquet file
+    run = next(e["src"] for e in lineage["edges"] if e["kind"] == "produced" and e["dst"] == version)
+    used = {e["dst"] for e in lineage["edges"] if e["kind"] == "used_features" and e["src"] == run}
+    assert used == {"feast://acme_churn/feature_services/churn_model_v2"}
+    assert {"feast://acme_churn/feature_views/customer_profile", "feast://acme_churn/feature_views/customer_tenure"} <= set(nodes)
+    assert any(u.endswith("feature_repo/data/customer_features.parquet") and n["kind"] == "dataset" for u, n in nodes.items())
