@@ -41,10 +41,11 @@ class Answer:
     similarity: float = 0.0  # the best hit's embedding cosine with the question
     closest: list[Hit] = field(default_factory=list)  # nearest attempts shown when nobody tried it
     diff: Any = None  # a memory.why.Diff for "what changed between A and B?"
+    digest: Any = None  # a memory.digest.Digest for "what did we learn this week?"
 
     @property
     def nobody_tried(self) -> bool:
-        return not self.hits
+        return not self.hits and self.digest is None
 
 
 def _delta(hit: Hit) -> float | None:

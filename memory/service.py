@@ -31,10 +31,12 @@ from memory.query.terms import Concept, TermIndex, concepts
 from memory.redact import redact_records
 from memory.settings import Settings
 from memory.store import GraphStore, Lineage, MigrationResult, SqlGraphStore, StoreStats, migrate
+from memory.service_digest import DigestVerbs, SimilarRuns
+from memory.similar import RunProfile, Similarity
 from memory.service_why import WhyVerbs
 from memory.why import Diff, WhyReport
 
-__all__ = ["Answer", "Diff", "Hit", "IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "SearchResult", "WhyReport", "list_sources"]
+__all__ = ["Answer", "Diff", "RunProfile", "Similarity", "SimilarRuns", "Hit", "IngestReport", "Lineage", "MemoryService", "MemoryStats", "NodeView", "SearchResult", "WhyReport", "list_sources"]
 
 #: node kinds that get no search document (they are found through their neighbours)
 UNINDEXED_KINDS = frozenset({"person", "code_version"})
@@ -90,7 +92,7 @@ def list_sources() -> dict[str, str | None]:
     return {name: info.error for name, info in available_ingestors().items()}
 
 
-class MemoryService(WhyVerbs):
+class MemoryService(WhyVerbs, DigestVerbs):
     def __init__(
         self,
         settings: Settings,
@@ -507,7 +509,7 @@ class MemoryService(WhyVerbs):
             except (NotFound, InvalidQuery) as exc:
                 notes.append(f"cannot compare: {exc}")
         elif parsed.intent == "digest":
-            notes.append("digest answers are not available yet; these are the matching results")
+            return self._digest_answer(question, parsed, principal, moment)
         result = self.search(parsed.to_query(limit), principal)
         if not result.hits and (parsed.kinds or parsed.status_conditions()):
             # "which runs had their instance aborted?": the words, not the status KILLED, describe them

@@ -53,6 +53,21 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body POST /api/v1/lineage accepts (after gzip decompression); larger ones get 413.",
     )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="Signing secret of the Slack app; when set, the API serves the Slack bot at POST /slack/events.",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="Bot token (xoxb-…) the Slack bot posts with (mentions, buttons, digests to a channel)."
+    )
+    slack_access: Path | None = Field(
+        default=None,
+        description="TOML or JSON file mapping Slack workspaces, channels and users to the projects they may see; "
+        "unset: the bot answers nobody.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Base URL of the Slack Web API (a proxy or a test double)."
+    )
     corpora: Path = Field(
         default=Path(__file__).resolve().parents[1].parent / "shared" / "corpora",
         description="Folder of the shared third-party corpora used by tests and benchmarks.",

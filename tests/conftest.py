@@ -116,3 +116,59 @@ def es_alias(elasticsearch_url: str) -> Iterator[str]:
     index = ElasticsearchIndex(elasticsearch_url, alias=alias)
     index.drop()
     index.close()
+
+
+@pytest.fixture(scope="session")
+def demo_memory(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> dict[str, object]:
+    """The demo organization (seed 7, scale 0.15: 8 projects, ~75 runs) written through MLflow's own client into a
+    SQLite tracking store and ingested into a memory; shared, read-only, by the digest, similar and Slack tests."""
+    from ingest.base import IngestReport
+    from memory.demo.mlflow_writer import quiet_mlflow, write_organization
+    from memory.demo.org import generate_organization
+
+    folder = tmp_path_factory.mktemp("demo-memory")
+    org = generate_organization(seed=7, scale=0.15)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    before = os.getcwd()
+    os.chdir(folder)  # MLflow's default artifact root is ./mlruns
+    try:
+        with quiet_mlflow():
+            write_organization(org, uri)
+    finally:
+        os.chdir(before)
+    home = folder / "xmem"
+    with MemoryService(Settings(home=home), embedder=embedder) as svc:
+        report = svc.ingest(svc.make_ingestor("mlflow", {"tracking_uri": uri}, IngestReport()))
+        assert report.warning_count == 0, report.warnings
+        svc.ingest_lineage(DEMO_PIPELINE_EVENTS)  # a nightly feature job that failed once in 2026-W20
+        svc.index_soon()
+    return {"home": home, "org": org, "tracking_uri": uri}
+
+
+def _ol_event(run_id: str, state: str, at: str, **run_facets: object) -> dict[str, object]:
+    facet = {"_producer": "https://example.com/tests", "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/X.json"}
+    return {
+        "eventType": state, "eventTime": at, "producer": "https://example.com/tests",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id, "facets": {k: {**facet, **v} for k, v in run_facets.items()}},  # type: ignore[dict-item]
+        "job": {"namespace": "airflow-prod", "name": "nightly_credit_features"},
+        "inputs": [{"namespace": "s3://lake", "name": "raw/bureau"}],
+        "outputs": [{"namespace": "s3://lake", "name": "features/credit.parquet"}],
+    }
+
+
+#: OpenLineage events of the demo memory: one run that completed on 2026-05-11, one that failed on 2026-05-12
+DEMO_PIPELINE_EVENTS = [
+    _ol_event("0f7c61f2-54c4-4a0e-9a55-6f35b7b2a001", "START", "2026-05-11T02:00:00Z"),
+    _ol_event("0f7c61f2-54c4-4a0e-9a55-6f35b7b2a001", "COMPLETE", "2026-05-11T02:25:00Z"),
+    _ol_event("0f7c61f2-54c4-4a0e-9a55-6f35b7b2a002", "START", "2026-05-12T02:00:00Z"),
+    _ol_event("0f7c61f2-54c4-4a0e-9a55-6f35b7b2a002", "FAIL", "2026-05-12T02:20:00Z", errorMessage={
+        "message": "java.lang.OutOfMemoryError: Java heap space while joining bureau records", "programmingLanguage": "JAVA"}),
+]
+
+
+@pytest.fixture
+def demo_service(demo_memory: dict[str, object], embedder: SentenceTransformerEmbedder) -> Iterator[MemoryService]:
+    svc = MemoryService(Settings(home=demo_memory["home"]), embedder=embedder)  # type: ignore[arg-type]
+    yield svc
+    svc.close()

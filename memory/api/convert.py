@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from memory.api.schemas import (
     AnswerPublic, ChangePublic, DiffPublic, EdgePublic, HitPublic, LineagePublic, MetricDeltaPublic, NodePublic,
-    NodeRefPublic, ParsedQuestionPublic, WhyPublic,
+    NodeRefPublic, ParsedQuestionPublic, SimilarMatchPublic, SimilarPublic, SimilarRunPublic, WhyPublic,
 )
 from memory.entities import Edge, Node
-from memory.service import Answer, Diff, Hit, Lineage, WhyReport
+from memory.service import Answer, Diff, Hit, Lineage, RunProfile, SimilarRuns, WhyReport
 
 
 def node_public(node: Node) -> NodePublic:
@@ -63,6 +63,7 @@ def answer_public(answer: Answer) -> AnswerPublic:
         closest=[hit_public(h) for h in answer.closest],
         lineage=lineage_public(answer.lineage) if answer.lineage is not None else None,
         diff=answer.diff.as_dict() if answer.diff is not None else None,
+        digest=answer.digest.to_dict() if answer.digest is not None else None,
     )
 
 
@@ -90,3 +91,20 @@ def why_public(report: WhyReport) -> WhyPublic:
         diff=diff_public(report.diff) if report.diff is not None else None, notes=report.notes,
         lineage=lineage_public(report.lineage),
     )
+
+
+def similar_run_public(profile: RunProfile) -> SimilarRunPublic:
+    return SimilarRunPublic(
+        urn=profile.urn, name=profile.name, project=profile.project, time=profile.time, person=profile.person,
+        team=profile.team, status=profile.status, source_url=profile.source_url, params=profile.params,
+        datasets=sorted(profile.datasets), outcome=profile.outcome, outcome_text=profile.describe_outcome(),
+    )
+
+
+def similar_public(result: SimilarRuns) -> SimilarPublic:
+    return SimilarPublic(run=similar_run_public(result.run), matches=[
+        SimilarMatchPublic(run=similar_run_public(m.earlier), score=m.score, params=m.params, data=m.data, text=m.text,
+                           repeat=m.is_repeat, same_params=list(m.same_params), changed_params=list(m.changed_params),
+                           why=m.reasons())
+        for m in result.matches
+    ])

@@ -134,6 +134,7 @@ class AnswerPublic(BaseModel):
                                      description="When nobody tried it: the nearest attempts, not answers.")
     lineage: LineagePublic | None = None
     diff: dict[str, Any] | None = Field(default=None, description="For a diff question: the ranked changes between the two versions.")
+    digest: dict[str, Any] | None = Field(default=None, description="For 'what did we learn this week?': the digest (as GET /digest).")
 
 
 class NodeRefPublic(BaseModel):
@@ -186,3 +187,64 @@ class WhyPublic(BaseModel):
     diff: DiffPublic | None
     notes: list[str]
     lineage: LineagePublic
+
+
+class DigestPublic(BaseModel):
+    """The learning digest of a period: per project what was tried, improved, promoted, failed and repeated."""
+
+    title: str
+    headline: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    totals: dict[str, int]
+    projects: list[dict[str, Any]] = Field(description="Per project: ideas, improvement, registry, failures, repeats, open_threads.")
+    pipelines_failed: list[dict[str, Any]] = Field(description="Pipeline (OpenLineage) runs that failed in the period.")
+
+
+class SimilarRunPublic(BaseModel):
+    urn: str = Field(description="The run's URN (empty for a planned config).")
+    name: str
+    project: str | None = None
+    time: datetime | None = None
+    person: str | None = None
+    team: str | None = None
+    status: str | None = None
+    source_url: str | None = None
+    params: dict[str, str]
+    datasets: list[str]
+    outcome: dict[str, Any]
+    outcome_text: str = Field(description="The outcome in words, e.g. 'val_auc 0.8100, worse than the baseline (-0.0120)'.")
+
+
+class SimilarMatchPublic(BaseModel):
+    run: SimilarRunPublic
+    score: float = Field(description="Weighted similarity in [0, 1] (params 0.5, data 0.2, text 0.3 over the known parts).")
+    params: float | None
+    data: float | None
+    text: float | None
+    repeat: bool = Field(description="Similar enough to count as a repeat of this earlier run.")
+    same_params: list[str]
+    changed_params: list[str]
+    why: str
+
+
+class SimilarPublic(BaseModel):
+    run: SimilarRunPublic
+    matches: list[SimilarMatchPublic]
+
+
+class PlannedRun(BaseModel):
+    """A run someone is about to start: has it (or something very like it) been done before?"""
+
+    model_config = {"extra": "forbid"}
+
+    project: str | None = Field(default=None, max_length=500)
+    name: str | None = Field(default=None, max_length=500)
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    dataset: str | None = Field(default=None, max_length=2000, description="A dataset location, optionally @version.")
+    datasets: list[str] | None = Field(default=None, description="Several dataset locations.")
+    notes: str | None = Field(default=None, max_length=20000, description="What the run will try, in words.")
+    tags: dict[str, str] = Field(default_factory=dict)
+    person: str | None = None
+    limit: int = Field(default=5, ge=1, le=50)

@@ -1,4 +1,4 @@
-"""``xmem``: ingest, search, show, lineage, why, diff, stats, demo."""
+"""``xmem``: ingest, search, show, lineage, why, diff, digest, similar, stats, demo."""
 
 from __future__ import annotations
 
@@ -246,10 +246,17 @@ def ask(
             "summary": answer.summary, "notes": answer.notes, "nobody_tried": answer.nobody_tried,
             "confidence": answer.confidence, "hits": [h.to_dict() for h in answer.hits],
             "closest": [h.to_dict() for h in answer.closest],
+            "digest": answer.digest.to_dict() if answer.digest is not None else None,
         }, indent=2, default=str))
         return
     for part in render.answer_parts(answer):
         console.print(part)
+    if answer.digest is not None:
+        from rich.markdown import Markdown
+
+        from memory.digest_render import render_digest
+
+        console.print(Markdown(render_digest(answer.digest, "markdown")))
 
 
 @app.command()
@@ -513,6 +520,11 @@ def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(..., help="T
     with service(ctx) as svc:
         revoked = svc.revoke_token(token_id)
     console.print(f"Revoked token {revoked.id} ({revoked.name}).")
+
+
+from memory.cli import digesting  # noqa: E402  (registers `xmem digest` and `xmem similar` on the app above)
+
+digesting.register(app, service=service, errors=errors, parse_when=parse_when, console=console, err_console=err_console)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -120,12 +120,20 @@ class GraphStore(abc.ABC):
         page_size: int = 100,
         page_token: str | None = None,
         include_deleted: bool = False,
+        project: str | None = None,
+        created_since: datetime | None = None,
+        created_until: datetime | None = None,
     ) -> Page[Node]:
-        """Nodes by URN, paged; ``name`` matches whole names, case-insensitively."""
+        """Nodes by URN, paged; ``name`` matches whole names, case-insensitively; ``created_since`` (inclusive)
+        and ``created_until`` (exclusive) bound ``created_at``."""
 
     @abc.abstractmethod
     def list_edges(self, urn: str, *, as_of: datetime | None = None) -> list[Edge]:
         """Edges touching ``urn`` in either direction (live at ``as_of`` when given)."""
+
+    @abc.abstractmethod
+    def list_edges_from(self, urns: Sequence[str], *, kinds: Sequence[str] = ()) -> list[Edge]:
+        """Live edges leaving any of ``urns`` (only of ``kinds`` when given), in one batched read."""
 
     @abc.abstractmethod
     def neighbours(self, urn: str) -> list[tuple[Edge, Node]]:

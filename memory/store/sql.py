@@ -431,10 +431,19 @@ class SqlGraphStore(TokenVerbs, GraphStore):
         page_size: int = 100,
         page_token: str | None = None,
         include_deleted: bool = False,
+        project: str | None = None,
+        created_since: datetime | None = None,
+        created_until: datetime | None = None,
     ) -> Page[Node]:
         query = select(NodeRow).order_by(NodeRow.urn).limit(page_size + 1)
         if kind:
             query = query.where(NodeRow.kind == kind)
+        if project is not None:
+            query = query.where(NodeRow.project == project)
+        if created_since is not None:
+            query = query.where(NodeRow.created_at >= created_since)
+        if created_until is not None:
+            query = query.where(NodeRow.created_at < created_until)
         if name is not None:
             query = query.where(func.lower(NodeRow.name) == name.lower())
         if system:
@@ -456,6 +465,16 @@ class SqlGraphStore(TokenVerbs, GraphStore):
         query = query.where(*_live_at(as_of))
         with self._session() as session:
             return [row.to_entity() for row in session.scalars(query)]
+
+    def list_edges_from(self, urns: Sequence[str], *, kinds: Sequence[str] = ()) -> list[Edge]:
+        out: list[Edge] = []
+        with self._session() as session:
+            for chunk in _chunks(sorted(set(urns))):
+                query = select(EdgeRow).where(EdgeRow.src.in_(chunk), EdgeRow.valid_to.is_(None))
+                if kinds:
+                    query = query.where(EdgeRow.kind.in_(list(kinds)))
+                out.extend(row.to_entity() for row in session.scalars(query.order_by(EdgeRow.src, EdgeRow.kind, EdgeRow.dst)))
+        return out
 
     def neighbours(self, urn: str) -> list[tuple[Edge, Node]]:
         return self._neighbours_of([urn]).get(urn, [])

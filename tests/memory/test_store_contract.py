@@ -170,6 +170,21 @@ def test_list_nodes_by_name_ignores_case(store: GraphStore) -> None:
     assert store.list_nodes(kind="model", name="r1").items == []  # a run, not a model
 
 
+def test_list_nodes_by_creation_time_and_project_and_edges_from_many(store: GraphStore) -> None:
+    runs = [node(f"t://r{i}", created=T0 + timedelta(days=i)) for i in range(6)]
+    runs = [r.model_copy(update={"project": "a" if i % 2 else "b"}) for i, r in enumerate(runs)]
+    store.apply(KEY, "test", [*runs, node("t://d1", NodeKind.dataset_version),
+                              *(edge(f"t://r{i}", EdgeKind.used, "t://d1") for i in range(3)),
+                              edge("t://r0", EdgeKind.child_of, "t://r1")], None)
+    week = store.list_nodes(kind="run", created_since=T0 + timedelta(days=1), created_until=T0 + timedelta(days=4))
+    assert [n.urn for n in week.items] == ["t://r1", "t://r2", "t://r3"]
+    assert [n.urn for n in store.list_nodes(kind="run", project="a", created_until=T0 + timedelta(days=4)).items] == [
+        "t://r1", "t://r3"]
+    used = store.list_edges_from(["t://r0", "t://r2", "t://r5"], kinds=["used"])
+    assert [(e.src, e.dst) for e in used] == [("t://r0", "t://d1"), ("t://r2", "t://d1")]
+    assert {e.kind.value for e in store.list_edges_from(["t://r0"])} == {"used", "child_of"}
+
+
 def test_outbox_versions_protect_concurrent_changes(store: GraphStore) -> None:
     store.apply(KEY, "test", model_chain(), None)
     pending = {p.node.urn: p.version for p in store.pending_documents()}
