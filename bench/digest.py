@@ -251,7 +251,6 @@ def _bump(value: str, factor: float) -> str:
 
 def measure_near_duplicates(quick: bool) -> None:
     from memory.demo.org import generate_organization
-    from memory.similar import IGNORED_PARAMS
 
     home = CACHE / f"digest-similar-{'quick' if quick else 'full'}"
     shutil.rmtree(home, ignore_errors=True)
@@ -266,35 +265,55 @@ def measure_near_duplicates(quick: bool) -> None:
         log("embedding the documents (real model, cached by text)")
         svc.index_pending()
         svc.index.flush()
-        tp = fp = fn = tn = wrong_link = 0
-        for project, run, source, is_repeat, how in cases:
-            urn = f"mlflow://bench/{project.name}/runs/{run.key.replace('/', '-')}"
-            found = svc.similar(urn, limit=1)
-            best = found.matches[0] if found.matches else None
-            flagged = best is not None and best.is_repeat
-            config = {k: v for k, v in run.params.items() if k not in IGNORED_PARAMS}
-            right = best is not None and {k: v for k, v in best.earlier.params.items() if k not in IGNORED_PARAMS} == \
-                {k: v for k, v in source.params.items() if k not in IGNORED_PARAMS}
-            if is_repeat and flagged and right:
-                tp += 1
-            elif is_repeat and flagged:
-                wrong_link += 1
-                fn += 1
-            elif is_repeat:
-                fn += 1
-                log(f"missed ({how}): {run.name} ~ {source.name}: {best.score if best else None} {best.reasons() if best else ''}")
-            elif flagged:
-                fp += 1
-                log(f"false repeat ({how}): {run.name} ~ {best.earlier.name}: {best.score} {best.reasons()} {config}")
-            else:
-                tn += 1
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        emit(BENCH, "near_duplicate_precision", precision, higher_is_better=True, true_positive=tp, false_positive=fp,
-             repeats=tp + fn, distinct=fp + tn, wrong_link=wrong_link)
-        emit(BENCH, "near_duplicate_recall", recall, higher_is_better=True, false_negative=fn, true_negative=tn)
+        for path in ("similar", "digest"):
+            _score_cases(svc, cases, path)
     finally:
         svc.close()
+
+
+def _score_cases(svc: Any, cases: list[Any], path: str) -> None:
+    """Precision/recall of ``xmem similar`` (index retrieval) or of the digest's repeat search (one matrix pass)."""
+    from memory.digest import group_of
+    from memory.entities import LOCAL_ADMIN
+    from memory.similar import IGNORED_PARAMS
+
+    table = svc.index.vector_table(svc._earlier_runs(max(c[1].start for c in cases), LOCAL_ADMIN)) if path == "digest" else None
+    known: dict[str, Any] = {}
+    tp = fp = fn = tn = wrong_link = 0
+    for project, run, source, is_repeat, how in cases:
+        urn = f"mlflow://bench/{project.name}/runs/{run.key.replace('/', '-')}"
+        if path == "similar":
+            found = svc.similar(urn, limit=1)
+            best = found.matches[0] if found.matches else None
+        else:
+            node = svc.store.get_node(urn)
+            profile = svc._profiles([node])[urn]
+            hit = svc._best_repeat(group_of(node), [profile], profile, node.created_at, LOCAL_ADMIN, known, table)
+            best = hit[1] if hit else None
+        flagged = best is not None and best.is_repeat
+        config = {k: v for k, v in run.params.items() if k not in IGNORED_PARAMS}
+        right = best is not None and {k: v for k, v in best.earlier.params.items() if k not in IGNORED_PARAMS} == \
+            {k: v for k, v in source.params.items() if k not in IGNORED_PARAMS}
+        if is_repeat and flagged and right:
+            tp += 1
+        elif is_repeat and flagged:
+            wrong_link += 1
+            fn += 1
+        elif is_repeat:
+            fn += 1
+            log(f"missed ({how}): {run.name} ~ {source.name}: {best.score if best else None} {best.reasons() if best else ''}")
+        elif flagged:
+            fp += 1
+            log(f"false repeat ({how}): {run.name} ~ {best.earlier.name}: {best.score} {best.reasons()} {config}")
+        else:
+            tn += 1
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    prefix = "" if path == "similar" else "digest_"
+    emit(BENCH, f"{prefix}near_duplicate_precision", precision, higher_is_better=True, true_positive=tp,
+         false_positive=fp, repeats=tp + fn, distinct=fp + tn, wrong_link=wrong_link, path=path)
+    emit(BENCH, f"{prefix}near_duplicate_recall", recall, higher_is_better=True, false_negative=fn, true_negative=tn,
+         path=path)
 
 
 def main() -> None:

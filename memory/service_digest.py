@@ -9,17 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 from memory.access import project_filter, require, visible
 from memory.digest import Digest, best_result, build_digest, group_of
 from memory.entities import LOCAL_ADMIN, Edge, EdgeKind, Node, NodeKind, Principal, Scope, Source
 from memory.entities.identity import dataset_urn, dataset_version_urn
 from memory.errors import InvalidQuery
 from memory.index import build_document
+from memory.index.base import VectorTable
 from memory.query import Compare, FieldRef, all_of
-from memory.similar import RunProfile, Similarity, compare, most_similar, params_text
+from memory.similar import RunProfile, Similarity, compare, min_repeat_cosine, most_similar, params_text
 
 #: candidates fetched from each retriever (embedding and params) before scoring
 CANDIDATES = 30
+#: earlier runs close enough in text to be scored, per idea of a digest (closest first)
+REPEAT_POOL = 200
 ProgressCallback = Callable[[str, int], None]
 
 
@@ -196,8 +201,9 @@ class DigestVerbs:
                  on_progress: ProgressCallback | None) -> dict[str, tuple[Node, Similarity]]:
         """Per idea of the period: its run closest to an earlier run outside the idea, when that is a repeat.
 
-        Candidates are fetched once per idea (with its sweep's representative) and every member is scored
-        against them, so a sweep of 200 trials costs two index queries, not 400.
+        With an index that hands over its vectors (embedded), every earlier run's vector is read once and
+        each idea is one matrix product (see :meth:`_close_pairs`); otherwise candidates are fetched once
+        per idea (with its sweep's representative), so a sweep of 200 trials costs two index queries.
         """
         groups: dict[str, list[Node]] = defaultdict(list)
         for node in runs:
@@ -205,26 +211,79 @@ class DigestVerbs:
         profiles = self._profiles(list(runs), used)
         known: dict[str, RunProfile | None] = {}
         found: dict[str, tuple[Node, Similarity]] = {}
+        latest = max((n.created_at for n in runs if n.created_at), default=None)
+        table = self.index.vector_table(self._earlier_runs(latest, principal)) if latest else None
+        by_urn = {n.urn: n for n in runs}
         for done, (key, members) in enumerate(sorted(groups.items())):
+            trials = [m for m in members if m.urn != key] or members  # a sweep's trials, not its parent
             head = next((m for m in members if m.urn == key), None) or min(members, key=lambda m: (m.created_at, m.urn))
-            start = min(m.created_at for m in members if m.created_at)
-            head_profile = profiles[head.urn]
-            candidates = [c for c in self._candidates(head_profile, start, principal, known)
-                          if c.group != key and c.urn != key]
-            best: tuple[Node, Similarity] | None = None
-            for member in [m for m in members if m.urn != key] or members:  # a sweep's trials, not its parent
-                mine = profiles[member.urn]
-                for candidate in candidates:
-                    if mine.datasets and candidate.datasets and not mine.datasets & candidate.datasets:
-                        continue  # other data: never a repeat
-                    match = compare(mine, candidate)
-                    if match.is_repeat and (best is None or match.score > best[1].score):
-                        best = (member, match)
+            best = self._best_repeat(key, [profiles[m.urn] for m in trials], profiles[head.urn],
+                                     min(m.created_at for m in members if m.created_at), principal, known, table)
             if best is not None:
-                found[key] = best
+                found[key] = (by_urn[best[0].urn], best[1])
             if on_progress and done % 50 == 0:
                 on_progress("ideas compared", done)
         return found
+
+    def _best_repeat(self, key: str, trials: Sequence[RunProfile], head: RunProfile, start: datetime,
+                     principal: Principal, known: dict[str, RunProfile | None], table: VectorTable | None
+                     ) -> tuple[RunProfile, Similarity] | None:
+        """The idea's (``key``) member that most repeats an earlier run outside the idea, and the match."""
+        if table is None:
+            candidates = self._candidates(head, start, principal, known)
+            pairs = [(m, c) for m in trials for c in candidates]
+        else:
+            pairs = self._close_pairs(table, start, trials, principal, known)
+        best: tuple[RunProfile, Similarity] | None = None
+        for mine, candidate in pairs:
+            if candidate.group == key or candidate.urn == key:
+                continue  # its own sweep
+            if mine.datasets and candidate.datasets and not mine.datasets & candidate.datasets:
+                continue  # other data: never a repeat
+            match = compare(mine, candidate)
+            if match.is_repeat and (best is None or match.score > best[1].score):
+                best = (mine, match)
+        return best
+
+    @staticmethod
+    def _earlier_runs(before: datetime, principal: Principal) -> Any:
+        return all_of(Compare(FieldRef("attr", "kind"), "=", "run"), Compare(FieldRef("attr", "time"), "<", before),
+                      project_filter(principal))
+
+    def _close_pairs(self, table: VectorTable, start: datetime, members: Sequence[RunProfile], principal: Principal,
+                     known: dict[str, RunProfile | None]) -> list[tuple[RunProfile, RunProfile]]:
+        """(member, earlier run) pairs whose text is close enough that they could be a repeat, in one matrix product.
+
+        Earlier = before ``start``; a pair whose cosine is below :func:`min_repeat_cosine` can never score a
+        repeat, so it is not compared at all. The closest :data:`REPEAT_POOL` earlier runs are kept per idea.
+        """
+        earlier = int(np.searchsorted(table.times, start.timestamp(), side="left"))
+        with_vectors = [m for m in members if m.vector is not None]
+        if earlier == 0 or not with_vectors:
+            return []
+        queries = np.stack([m.vector / (np.linalg.norm(m.vector) or 1.0) for m in with_vectors]).astype(np.float32)
+        cosines = queries @ table.matrix[:earlier].T
+        closest = cosines.max(axis=0)
+        bound = min_repeat_cosine()
+        pool = np.flatnonzero(closest >= bound)
+        if not len(pool):
+            return []
+        pool = pool[np.argsort(-closest[pool], kind="stable")[:REPEAT_POOL]]
+        urns = [table.urns[i] for i in pool]
+        missing = [u for u in urns if u not in known]
+        if missing:
+            nodes = self.store.get_nodes(missing)
+            fresh = self._profiles([n for n in nodes.values() if visible(principal, n)])
+            for urn in missing:
+                profile = fresh.get(urn)
+                known[urn] = profile if profile is not None and profile.group != profile.urn else None
+        pairs = []
+        for row, member in enumerate(with_vectors):
+            for column, urn in zip(pool, urns):
+                candidate = known.get(urn)
+                if candidate is not None and cosines[row, column] >= bound and candidate.urn != member.urn:
+                    pairs.append((member, candidate))
+        return pairs
 
 
 def _planned_node(config: dict[str, Any], now: datetime) -> Node:

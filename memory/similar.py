@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -56,6 +57,16 @@ class RunProfile:
     group: str | None = None  # the sweep (parent run) it belongs to
     source_url: str | None = None
     planned: bool = False  # a config someone is about to run: only the params it names are compared
+
+    @cached_property
+    def prepared_params(self) -> dict[str, tuple[str, float | None]]:
+        return _prepared(self.params)
+
+    @cached_property
+    def unit_vector(self) -> np.ndarray | None:
+        if self.vector is None:
+            return None
+        return self.vector / (float(np.linalg.norm(self.vector)) or 1.0)
 
     @property
     def data_roots(self) -> frozenset[str]:
@@ -109,6 +120,12 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _prepared(params: dict[str, str]) -> dict[str, tuple[str, float | None]]:
+    """Each counted param as (lower-case text, number or None), computed once per run."""
+    return {name: ((text := str(value).strip().lower()), _number(text))
+            for name, value in params.items() if name not in IGNORED_PARAMS and value is not None}
+
+
 def param_similarity(a: dict[str, str], b: dict[str, str], *, only_a: bool = False
                      ) -> tuple[float | None, tuple[str, ...], tuple[str, ...]]:
     """(score, names that agree, names that differ); ``None`` when no param counts.
@@ -118,22 +135,30 @@ def param_similarity(a: dict[str, str], b: dict[str, str], *, only_a: bool = Fal
     10 % of the other costs 15 %). ``only_a``: compare only the names ``a`` sets (a planned config
     names what it cares about).
     """
-    names = sorted((set(a) if only_a else set(a) | set(b)) - IGNORED_PARAMS)
+    return _param_similarity(_prepared(a), _prepared(b), only_a=only_a)
+
+
+def _param_similarity(a: dict[str, tuple[str, float | None]], b: dict[str, tuple[str, float | None]], *,
+                      only_a: bool = False) -> tuple[float | None, tuple[str, ...], tuple[str, ...]]:
+    names = sorted(set(a) if only_a else set(a) | set(b))
     if not names:
         return None, (), ()
     score, same, changed = 1.0, [], []
     for name in names:
         left, right = a.get(name), b.get(name)
-        if left is not None and right is not None and str(left).strip().lower() == str(right).strip().lower():
-            same.append(name)
-            continue
-        x = _number(str(left)) if left is not None else None
-        y = _number(str(right)) if right is not None else None
-        if x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9):
-            same.append(name)
-            continue
-        close = x is not None and y is not None and abs(x - y) <= CLOSE_NUMBERS * max(abs(x), abs(y))
-        score *= 0.85 if close else 0.5
+        if left is not None and right is not None:
+            if left[0] == right[0]:
+                same.append(name)
+                continue
+            x, y = left[1], right[1]
+            if x is not None and y is not None:
+                if math.isclose(x, y, rel_tol=1e-9):
+                    same.append(name)
+                    continue
+                score *= 0.85 if abs(x - y) <= CLOSE_NUMBERS * max(abs(x), abs(y)) else 0.5
+                changed.append(name)
+                continue
+        score *= 0.5
         changed.append(name)
     return score, tuple(same), tuple(changed)
 
@@ -149,16 +174,21 @@ def data_similarity(a: RunProfile, b: RunProfile) -> float | None:
 
 
 def text_similarity(a: RunProfile, b: RunProfile) -> float | None:
-    if a.vector is None or b.vector is None:
+    if a.unit_vector is None or b.unit_vector is None:
         return None
-    norms = float(np.linalg.norm(a.vector) * np.linalg.norm(b.vector)) or 1.0
-    cosine = float(np.dot(a.vector, b.vector)) / norms
+    cosine = float(np.dot(a.unit_vector, b.unit_vector))
     return min(1.0, max(0.0, (cosine - TEXT_FLOOR) / (TEXT_CEILING - TEXT_FLOOR)))
+
+
+def min_repeat_cosine() -> float:
+    """Below this text cosine no pair can reach :data:`REPEAT_AT`, even with equal params and data."""
+    needed = (REPEAT_AT - WEIGHTS["params"] - WEIGHTS["data"]) / WEIGHTS["text"]
+    return TEXT_FLOOR + (TEXT_CEILING - TEXT_FLOOR) * max(0.0, needed)
 
 
 def compare(run: RunProfile, earlier: RunProfile) -> Similarity:
     """How much ``run`` looks like ``earlier`` (see the module docstring)."""
-    params, same, changed = param_similarity(run.params, earlier.params, only_a=run.planned)
+    params, same, changed = _param_similarity(run.prepared_params, earlier.prepared_params, only_a=run.planned)
     data = data_similarity(run, earlier)
     text = text_similarity(run, earlier)
     parts = {"params": params, "data": data, "text": text}

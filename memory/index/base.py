@@ -113,6 +113,15 @@ class SearchResult:
     confidence: float = 0.0  # calibrated: that the best hit really matches what was asked (set by the service)
 
 
+@dataclass(frozen=True)
+class VectorTable:
+    """Documents' unit vectors in time order: ``urns[i]`` at ``times[i]`` (epoch seconds) has ``matrix[i]``."""
+
+    urns: list[str]
+    times: np.ndarray
+    matrix: np.ndarray
+
+
 class SearchIndex(abc.ABC):
     """A search backend. ``index``/``delete`` keep it in step with the graph; ``search`` answers."""
 
@@ -149,6 +158,14 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def all_urns(self) -> set[str]: ...
+
+    def vector_table(self, filter: Expr | None) -> "VectorTable | None":
+        """Every matching document's vector at once, oldest first, for scoring many queries in one pass.
+
+        ``None`` when the backend cannot hand its vectors over cheaply (callers then ask ``vector``
+        once per query).
+        """
+        return None
 
     def size_bytes(self) -> int:
         return 0

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 from usearch.index import Index, MetricKind
 
-from memory.index.base import Ranked, SearchDocument, SearchIndex
+from memory.index.base import Ranked, SearchDocument, SearchIndex, VectorTable
 from memory.query.analysis import ANALYSIS_VERSION, analyze, query_stems
 from memory.index.sqlite_filter import register_functions, to_sql
 from memory.query.ast import Expr
@@ -288,6 +288,20 @@ class EmbeddedIndex(SearchIndex):
             if len(allowed) <= EXACT_SEARCH_LIMIT:
                 return self._exact(query, allowed, k)
             return self._ann(query, k, allowed=set(allowed))
+
+    def vector_table(self, filter: Expr | None) -> VectorTable | None:
+        params: list[Any] = []
+        where = self._where(filter, params)
+        with self._lock:
+            if self._hnsw is None or len(self._hnsw) == 0:
+                return VectorTable([], np.zeros(0), np.zeros((0, 0), dtype=np.float32))
+            rows = self._db.execute(f"SELECT rowid, urn, time FROM docs WHERE {where} ORDER BY time, urn", params).fetchall()
+            if not rows:
+                return VectorTable([], np.zeros(0), np.zeros((0, 0), dtype=np.float32))
+            matrix = np.asarray(self._hnsw.get(np.array([r[0] for r in rows], dtype=np.uint64)), dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return VectorTable([r[1] for r in rows], np.array([r[2] or 0.0 for r in rows], dtype=np.float64), matrix / norms)
 
     def _ann(self, query: np.ndarray, k: int, allowed: set[int] | None) -> list[Ranked]:
         assert self._hnsw is not None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pytest
 
 from memory.index import SearchDocument, SearchIndex
@@ -186,6 +187,21 @@ def test_filtered_vector_search_is_exact(open_index, corpus, embedder) -> None: 
     flt = parse_where("person = maria")
     ranked = index.vector(embedder.embed(["churn"])[0], flt, 10)
     assert {r.urn for r in ranked} == {"t://r1", "t://r3", "t://r4"}
+
+
+def test_vector_table_is_the_filtered_documents_in_time_order(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Optional for a backend (``None``: callers search per query); when given, it must agree with ``vector``."""
+    index = open_index()
+    index.index(corpus)
+    table = index.vector_table(parse_where("person = maria"))
+    if table is None:
+        assert index.name == "elasticsearch"  # the embedded backend must hand its vectors over
+        return
+    assert set(table.urns) == {"t://r1", "t://r3", "t://r4"} and list(table.times) == sorted(table.times)
+    assert np.allclose(np.linalg.norm(table.matrix, axis=1), 1.0, atol=1e-4)
+    query = embedder.embed(["churn"])[0]
+    by_table = [table.urns[i] for i in np.argsort(-(table.matrix @ (query / np.linalg.norm(query))))]
+    assert by_table == [r.urn for r in index.vector(query, parse_where("person = maria"), 10)]
 
 
 FIELDS = [
