@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("ann_recall.py", "ingest_mlflow.py", "search_latency.py", "backends.py", "api_load.py", "openlineage.py", "why.py")
+SCRIPTS = ("ann_recall.py", "ingest_mlflow.py", "search_latency.py", "backends.py", "api_load.py", "openlineage.py", "why.py", "ui.py")
 
 
 def main() -> int:

@@ -39,6 +39,8 @@ RULES = [
     ("memory/cli", ("memory.store", "memory.index.embedded", "sqlalchemy", "ingest"), "faces use the service only"),
     ("memory/api", ("memory.store", "memory.index", "sqlalchemy", "ingest", "memory.cli"), "faces use the service only"),
     ("memory/store", ("memory.api", "memory.cli", "ui", "ingest"), "the store knows no faces"),
+    ("ui/app", ("memory.store", "memory.index", "memory.embeddings", "sqlalchemy", "ingest", "memory.api", "memory.cli"),
+     "faces use the service only"),
 ]
 
 
@@ -62,6 +64,8 @@ def test_dependency_rules(folder: str, forbidden: tuple[str, ...], why: str) -> 
         ("elasticsearch", "memory/index/elastic.py"),
         ("langchain_core", "memory/langchain.py"),
         ("fastapi", "memory/api"),
+        ("streamlit", "ui/app"),
+        ("streamlit_echarts", "ui/app/views/lineage.py"),
     ],
 )
 def test_heavy_libraries_live_in_one_place(library: str, home: str) -> None:

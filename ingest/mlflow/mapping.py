@@ -14,7 +14,7 @@ from memory.entities import EdgeKind, EdgeUpsert, EventRecord, NodeKind, NodeUps
 from memory.entities import identity
 
 #: bump when the mapping changes, so every object is re-read once
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
 NOTE_TAG = "mlflow.note.content"
 PARENT_TAG = "mlflow.parentRunId"
 _SYSTEM_TAG_KEEP = {"mlflow.source.git.commit", "mlflow.source.name", "mlflow.source.git.repoURL", "mlflow.user"}
@@ -202,6 +202,7 @@ def run_records(
     best: dict[str, dict[str, float]],
     fingerprint: str,
     warn: Any,
+    history: dict[str, list[list[float]]] | None = None,
 ) -> list[Any]:
     """Records for one run: the run node and its edges (datasets, code, parent, person, project)."""
     info, data = run.info, run.data
@@ -220,6 +221,7 @@ def run_records(
         "params": dict(data.params),
         "metrics": metrics,
         "metrics_best": best,
+        "metric_history": history or {},
         "tags": tags,
         "notes": data.tags.get(NOTE_TAG),
         "status": info.status,

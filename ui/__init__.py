@@ -1,0 +1,1 @@
+"""The faces people use: the Streamlit app (:mod:`ui.app`) and the Slack bot."""
