@@ -13,20 +13,22 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# pip keeps its wheel cache: torch and friends are downloaded once per machine
-	$(BIN)/python -m pip install --quiet -e '.[test,mlflow]'
+	$(BIN)/python -m pip install --quiet -e '.[test,mlflow,ui]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
 
-## Build the demo organization in a local MLflow server, ingest it, and keep serving it.
+## Build the demo organization in a local MLflow server, ingest it, and keep serving it
+## (the API on :8765, the app on :8501, the MLflow UI on $(PORT)).
 demo: install
 	$(BIN)/xmem --home $(XMEM_HOME) demo --port $(PORT) --serve
 
 ## Every test, with the real services they need: PostgreSQL and Elasticsearch started here,
-## MLflow servers started by the test fixtures.
+## Debian's chromium installed for the app's browser tests, MLflow servers started by the test fixtures.
 test: install
 	bash scripts/services.sh start
+	bash scripts/browser.sh
 	set -a && . ./.services.env && set +a && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Start PostgreSQL and Elasticsearch on loopback (settings written to .services.env).

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("ann_recall.py", "ingest_mlflow.py", "search_latency.py", "backends.py", "api_load.py", "openlineage.py", "why.py", "wandb_reader.py", "data_sources.py")
+SCRIPTS = ("ann_recall.py", "ingest_mlflow.py", "search_latency.py", "backends.py", "api_load.py", "openlineage.py", "why.py",
+           "wandb_reader.py", "data_sources.py", "digest.py", "ui.py")
 
 
 def main() -> int:

@@ -41,6 +41,8 @@ RULES = [
     ("memory/store", ("memory.api", "memory.cli", "ui", "ingest"), "the store knows no faces"),
     ("ui/slack", ("memory.store", "memory.index", "sqlalchemy", "ingest", "memory.api", "memory.cli"),
      "faces use the service only"),
+    ("ui/app", ("memory.store", "memory.index", "memory.embeddings", "sqlalchemy", "ingest", "memory.api", "memory.cli"),
+     "faces use the service only"),
 ]
 
 
@@ -66,6 +68,8 @@ def test_dependency_rules(folder: str, forbidden: tuple[str, ...], why: str) -> 
         ("fastapi", "memory/api"),
         ("slack_bolt", "ui/slack"),
         ("slack_sdk", "ui/slack"),
+        ("streamlit", "ui/app"),
+        ("streamlit_echarts", "ui/app/views/lineage.py"),
     ],
 )
 def test_heavy_libraries_live_in_one_place(library: str, home: str) -> None:

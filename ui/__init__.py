@@ -1,1 +1,1 @@
-"""The faces on the memory: the Slack bot (``ui.slack``) and the web app."""
+"""The faces people use: the Streamlit app (:mod:`ui.app`) and the Slack bot (:mod:`ui.slack`)."""

@@ -227,12 +227,12 @@ class MlflowIngestor(Ingestor):
         # only new or changed runs are read further, a checkpoint's worth at a time
         for start in range(0, len(changed), self.config.checkpoint_every):
             chunk = changed[start : start + self.config.checkpoint_every]
-            best = self._best_metrics([run for run, _, _ in chunk])
+            best, history = self._best_metrics([run for run, _, _ in chunk])
             for run, outcome, fingerprint in chunk:
                 try:
                     records = run_records(
                         run, experiment, self.urns, self.source_for, outcome, best.get(run.info.run_id, {}),
-                        fingerprint, self.report.warn,
+                        fingerprint, self.report.warn, history.get(run.info.run_id, {}),
                     )
                 except Exception as exc:
                     self.report.warn("malformed run skipped", f"{type(exc).__name__}: {exc}", f"run {run.info.run_id}")
@@ -242,13 +242,16 @@ class MlflowIngestor(Ingestor):
         for urn in sorted(set(known) - seen - {project_urn}):
             yield Tombstone(urn=urn, at=now, reason="run no longer in MLflow")
 
-    def _best_metrics(self, runs: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
-        """Best value and its step of each metric of each run, from the metric histories.
+    def _best_metrics(
+        self, runs: list[Any]
+    ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, list[list[float]]]]]:
+        """Best value and its step of each metric of each run, and the (thinned) histories, by run id.
 
         A metric logged once needs no history. Others are read with the tracking server's bulk
         history endpoint (100 runs per request), or one call per run and metric elsewhere.
         """
         best: dict[str, dict[str, dict[str, float]]] = {run.info.run_id: {} for run in runs}
+        history: dict[str, dict[str, list[list[float]]]] = {run.info.run_id: {} for run in runs}
         wanted: dict[str, list[str]] = {}
         for run in runs:
             for metric in run.data._metric_objs:
@@ -263,7 +266,10 @@ class MlflowIngestor(Ingestor):
                 for run_id in chunk:
                     points = histories[run_id] if histories is not None else self.client.get_metric_history(run_id, key)
                     _keep_best(best[run_id], key, points)
-        return best
+                    thinned = thin_history(points)
+                    if len(thinned) > 1:
+                        history[run_id][key] = thinned
+        return best, history
 
     def _history_bulk(self, key: str, run_ids: list[str]) -> dict[str, list[Any]] | None:
         """Histories of one metric for many runs in one request; ``None`` if the server cannot answer so."""
@@ -339,6 +345,22 @@ def _mlflow_auth() -> httpx.Auth | None:
     if user and password:
         return httpx.BasicAuth(user, password)
     return None
+
+
+#: most points of one metric's history kept per run (charts need the shape, not every step)
+HISTORY_POINTS = 200
+
+
+def thin_history(points: list[Any], limit: int = HISTORY_POINTS) -> list[list[float]]:
+    """``[[step, value], …]`` in step order, finite values only, at most ``limit`` evenly spaced points
+    (the first, the last and the best always among them)."""
+    finite = sorted((m for m in points if m.value is not None and math.isfinite(m.value)), key=lambda m: (m.step, m.timestamp))
+    if len(finite) > limit:
+        step = (len(finite) - 1) / (limit - 2)
+        keep = {round(i * step) for i in range(limit - 1)} | {len(finite) - 1}
+        best = (min if lower_is_better(finite[0].key) else max)(range(len(finite)), key=lambda i: finite[i].value)
+        finite = [finite[i] for i in sorted(keep | {best})]
+    return [[int(m.step), float(m.value)] for m in finite]
 
 
 def _keep_best(best: dict[str, dict[str, float]], key: str, points: list[Any]) -> None:

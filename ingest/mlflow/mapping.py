@@ -220,6 +220,7 @@ def run_records(
     best: dict[str, dict[str, float]],
     fingerprint: str,
     warn: Any,
+    history: dict[str, list[list[float]]] | None = None,
 ) -> list[Any]:
     """Records for one run: the run node and its edges (datasets, code, parent, person, project)."""
     info, data = run.info, run.data
@@ -238,6 +239,7 @@ def run_records(
         "params": dict(data.params),
         "metrics": metrics,
         "metrics_best": best,
+        "metric_history": history or {},
         "tags": tags,
         "notes": data.tags.get(NOTE_TAG),
         "status": info.status,

@@ -1,4 +1,4 @@
-"""``xmem``: ingest, search, show, lineage, why, diff, digest, similar, stats, demo."""
+"""``xmem``: ingest, search, ask, show, lineage, why, diff, digest, similar, stats, demo, serve, ui."""
 
 from __future__ import annotations
 
@@ -430,14 +430,16 @@ def demo(
     port: int = typer.Option(5055, "--port", help="Port of the demo MLflow tracking server (loopback)."),
     scale: float = typer.Option(1.0, "--scale", min=0.05, max=20, help="Multiply the number of demo runs."),
     seed: int = typer.Option(7, "--seed", help="Random seed (the demo is deterministic)."),
-    serve: bool = typer.Option(False, "--serve/--no-serve", help="Then serve the API and the MLflow UI until Ctrl-C."),
+    serve: bool = typer.Option(False, "--serve/--no-serve", help="Then serve the API, the app and the MLflow UI until Ctrl-C."),
     api_port: int = typer.Option(8765, "--api-port", help="Port of the API when serving (loopback)."),
+    ui_port: int = typer.Option(8501, "--ui-port", help="Port of the Streamlit app when serving (loopback)."),
 ) -> None:
     """Build a realistic demo organization in a local MLflow server, ingest it, and optionally serve it."""
     from memory.demo.runner import run_demo
 
     with errors():
-        run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console, api_port=api_port)
+        run_demo(ctx.obj, port=port, scale=scale, seed=seed, serve=serve, console=console, api_port=api_port,
+                 ui_port=ui_port)
 
 
 @app.command()
@@ -478,6 +480,30 @@ def serve(
         os.environ.update(settings_environment(settings))  # each worker process rebuilds the same settings
         uvicorn.run("memory.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning")
+
+
+@app.command("ui")
+def ui_command(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback only: the app has no login)."),
+    port: int = typer.Option(8501, "--port", help="Port to listen on."),
+) -> None:
+    """Open the Streamlit app: ask, node pages with charts, compare runs, lineage graph as of any moment."""
+    import signal
+
+    from ui.app import launch
+
+    with errors():
+        process = launch.start(ctx.obj, host=host, port=port)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` stops the app's server too
+        try:
+            launch.wait_until_ready(process, f"http://{host}:{port}")
+            console.print(f"Experiment Memory app at http://{host}:{port} over {ctx.obj.home}; press Ctrl-C to stop.")
+            process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            launch.stop(process)
 
 
 @token_app.command("create")

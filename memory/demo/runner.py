@@ -15,7 +15,7 @@ from memory.demo import data_sources
 from memory.demo.mlflow_server import MlflowServer
 from memory.demo.mlflow_writer import quiet_mlflow, write_organization
 from memory.demo.org import Organization, generate_organization
-from memory.errors import NotFound, SourceUnavailable
+from memory.errors import NotFound, SourceUnavailable, XmemError
 from memory.service import MemoryService
 from memory.settings import Settings, default_home
 
@@ -24,7 +24,8 @@ MISSING, COMPLETE, INCOMPLETE = "missing", "complete", "incomplete"
 
 
 def run_demo(
-    settings: Settings, *, port: int, scale: float, seed: int, serve: bool, console: Console, api_port: int = 8765
+    settings: Settings, *, port: int, scale: float, seed: int, serve: bool, console: Console, api_port: int = 8765,
+    ui_port: int = 8501,
 ) -> None:
     """Start (or reuse) the demo MLflow server, write the organization once, ingest it, show what to try."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # the demo never phones home
@@ -68,7 +69,7 @@ def run_demo(
             run_ingest(svc, "feast", {"repo_path": str(world.feast_repo)}, str(world.feast_repo), console=console)
             _print_examples(svc, org, server.url, settings, console)
         if serve:
-            _serve(server, settings, api_port, console)
+            _serve(server, settings, api_port, console, ui_port)
         elif reused:
             console.print(f"The MLflow server at {server.url} was already running; it keeps running.")
         else:
@@ -216,16 +217,41 @@ def _print_examples(svc: MemoryService, org: Organization, url: str, settings: S
     console.print(f"\nMLflow UI of the demo organization: {url}")
 
 
-def _serve(server: MlflowServer, settings: Settings, api_port: int, console: Console) -> None:
-    """Serve the memory's HTTP API (anonymous, loopback only) until Ctrl-C; the caller stops MLflow."""
+def _serve(server: MlflowServer, settings: Settings, api_port: int, console: Console, ui_port: int = 8501) -> None:
+    """Serve the memory's HTTP API (anonymous, loopback only) and the app until Ctrl-C; the caller stops MLflow."""
     import uvicorn
 
     from memory.api import create_app
 
     local = settings.model_copy(update={"api_allow_anonymous": True})
-    console.print(
-        f"Serving the Experiment Memory API at http://127.0.0.1:{api_port} (docs: /docs) and the MLflow UI at "
-        f"{server.url}; press Ctrl-C to stop."
-    )
-    uvicorn.run(create_app(local), host="127.0.0.1", port=api_port, log_level="warning")
+    app = _start_app(settings, ui_port, console)
+    try:
+        console.print(
+            f"Serving the Experiment Memory API at http://127.0.0.1:{api_port} (docs: /docs)"
+            + (f", the app at http://127.0.0.1:{ui_port}" if app else "")
+            + f" and the MLflow UI at {server.url}; press Ctrl-C to stop."
+        )
+        uvicorn.run(create_app(local), host="127.0.0.1", port=api_port, log_level="warning")
+    finally:
+        if app is not None:
+            from ui.app import launch
+
+            launch.stop(app)
     console.print("Stopped.")
+
+
+def _start_app(settings: Settings, port: int, console: Console) -> object | None:
+    """The Streamlit app over the same memory, in its own process; ``None`` (said why) when it cannot start."""
+    try:
+        from ui.app import launch
+
+        process = launch.start(settings, port=port, log=settings.home / "app.log")
+        try:
+            launch.wait_until_ready(process, f"http://127.0.0.1:{port}")
+        except XmemError:
+            launch.stop(process)
+            raise
+        return process
+    except (ImportError, XmemError) as exc:
+        console.print(f"[yellow]The app is not served: {exc}[/] (see {settings.home / 'app.log'})")
+        return None

@@ -1,0 +1,46 @@
+"""The app's one handle on the memory: the service facade, opened once per server process."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from memory.service import MemoryService
+from memory.settings import Settings
+
+
+class AppMemory:
+    """The read verbs the pages use, over :class:`memory.service.MemoryService` (in-process)."""
+
+    def __init__(self, service: MemoryService) -> None:
+        self.service = service
+
+    def describe(self) -> str:
+        settings = self.service.settings
+        store = "SQLite" if settings.resolved_database_url.startswith("sqlite") else "SQL database"
+        return f"Memory at {settings.home} ({store}, {settings.search_backend} index)"
+
+    def ask(self, question: str, *, limit: int = 10) -> Any:
+        return self.service.ask(question, limit=limit)
+
+    def search(self, text: str, *, where: str | None = None, limit: int = 10, group: bool = True) -> Any:
+        return self.service.search(self.service.build_query(text, where=where, limit=limit, group=group))
+
+    def show(self, urn: str) -> Any:
+        return self.service.show(urn)
+
+    def lineage(self, urn: str, *, direction: str = "up", depth: int = 3, as_of: datetime | None = None) -> Any:
+        return self.service.lineage(urn, direction=direction, depth=depth, as_of=as_of)
+
+    def diff(self, a: str, b: str, *, at: datetime | None = None) -> Any:
+        return self.service.diff(a, b, at=at)
+
+
+@st.cache_resource(show_spinner="Opening the memory…")
+def open_memory() -> AppMemory:
+    """The memory the ``XMEM_*`` settings name (``xmem ui`` passes them), shared by every session."""
+    service = MemoryService(Settings())
+    service.embedder.embed(["warm up"])  # load the model now, not on the first question
+    return AppMemory(service)

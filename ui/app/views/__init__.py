@@ -1,0 +1,1 @@
+"""One module per page: each declares ``PAGE = PageInfo(...)`` and ``render(memory)``."""
