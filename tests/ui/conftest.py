@@ -33,7 +33,7 @@ class DemoMemory:
 
 
 @pytest.fixture(scope="session")
-def demo_memory(tmp_path_factory: pytest.TempPathFactory, mlflow_server: Any, embedder: Any) -> Iterator[DemoMemory]:
+def ui_demo(tmp_path_factory: pytest.TempPathFactory, mlflow_server: Any, embedder: Any) -> Iterator[DemoMemory]:
     """The demo organization written to the session's MLflow server and ingested into a fresh memory."""
     org = generate_organization(seed=7, scale=DEMO_SCALE)
     write_organization(org, mlflow_server.url)
@@ -47,13 +47,13 @@ def demo_memory(tmp_path_factory: pytest.TempPathFactory, mlflow_server: Any, em
 
 
 @pytest.fixture(scope="session")
-def app_url(demo_memory: DemoMemory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(ui_demo: DemoMemory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app (``streamlit run ui/app/main.py``) on a free loopback port over the demo memory."""
     from ui.app import launch
 
     port = free_port()
     log = tmp_path_factory.mktemp("ui-app") / "app.log"
-    process = launch.start(demo_memory.settings, port=port, log=log)
+    process = launch.start(ui_demo.settings, port=port, log=log)
     url = f"http://127.0.0.1:{port}"
     try:
         launch.wait_until_ready(process, url, timeout=120)

@@ -47,9 +47,9 @@ def _settled(page: Any) -> None:
     page.wait_for_timeout(500)
 
 
-def test_ask_shows_grouped_hits_with_outcome_badges_and_facets(app_url: str, demo_memory: DemoMemory, page: Any,
+def test_ask_shows_grouped_hits_with_outcome_badges_and_facets(app_url: str, ui_demo: DemoMemory, page: Any,
                                                               screenshots: Path) -> None:
-    idea, parent = _sweep(demo_memory)
+    idea, parent = _sweep(ui_demo)
     page.goto(app_url)
     box = page.get_by_role("textbox", name="Question", exact=True)
     box.fill(f"has anyone tried {idea}?")
@@ -59,14 +59,14 @@ def test_ask_shows_grouped_hits_with_outcome_badges_and_facets(app_url: str, dem
     page.screenshot(path=str(screenshots / "ask.png"), full_page=True)
     hits = page.locator("[class*='st-key-hit-']")
     text = " ".join(hits.all_inner_texts())
-    sweep_runs = _sweep_run_names(demo_memory, parent)
+    sweep_runs = _sweep_run_names(ui_demo, parent)
     assert any(name in text for name in sweep_runs), (sweep_runs, text[:1500])  # the known demo sweep is found
     assert re.search(r"\+ \d+ similar runs grouped", text), text[:2000]  # the sweep folded into one row
     assert re.search(r"(better|worse) than baseline", text), text[:2000]  # outcome badges
     assert re.search(r"by [\w.\-]+ · 2026-\d\d-\d\d", text)  # who and when
     facets = page.get_by_text("Facets")
     assert facets.is_visible()
-    project = demo_memory.org.projects[0].name
+    project = ui_demo.org.projects[0].name
     # a facet click adds its filter as a chip, and the results then all belong to that project
     facet = page.locator("[class*='st-key-facet-project-'] button").first
     facet_label = facet.inner_text()
@@ -80,12 +80,12 @@ def test_ask_shows_grouped_hits_with_outcome_badges_and_facets(app_url: str, dem
     page.screenshot(path=str(screenshots / "ask-filtered.png"), full_page=True)
 
 
-def test_node_page_shows_params_metrics_chart_and_sweep_siblings(app_url: str, demo_memory: DemoMemory, page: Any,
+def test_node_page_shows_params_metrics_chart_and_sweep_siblings(app_url: str, ui_demo: DemoMemory, page: Any,
                                                                  screenshots: Path) -> None:
-    idea, parent = _sweep(demo_memory)
-    child = next(r for p in demo_memory.org.projects for r in p.runs
+    idea, parent = _sweep(ui_demo)
+    child = next(r for p in ui_demo.org.projects for r in p.runs
                  if r.parent_key and any(x.key == r.parent_key and x.name == parent for x in p.runs))
-    urn = _urn_of_run(demo_memory, child.name)
+    urn = _urn_of_run(ui_demo, child.name)
     page.goto(f"{app_url}/node?urn={quote(urn, safe='')}")
     page.get_by_role("heading", name=child.name).wait_for()
     page.get_by_role("heading", name="Metrics").wait_for()
@@ -102,7 +102,7 @@ def test_node_page_shows_params_metrics_chart_and_sweep_siblings(app_url: str, d
     assert charts.count() >= 2
 
 
-def test_compare_takes_more_than_ten_runs_across_projects(app_url: str, demo_memory: DemoMemory, page: Any,
+def test_compare_takes_more_than_ten_runs_across_projects(app_url: str, ui_demo: DemoMemory, page: Any,
                                                           screenshots: Path) -> None:
     page.goto(f"{app_url}/compare")
     find = page.get_by_role("textbox", name="Find runs", exact=True)
@@ -131,10 +131,10 @@ def test_compare_takes_more_than_ten_runs_across_projects(app_url: str, demo_mem
     page.get_by_role("heading", name="Metrics side by side").wait_for()
 
 
-def test_lineage_graph_changes_with_the_as_of_time_and_highlights_a_diff(app_url: str, demo_memory: DemoMemory,
+def test_lineage_graph_changes_with_the_as_of_time_and_highlights_a_diff(app_url: str, ui_demo: DemoMemory,
                                                                         page: Any, screenshots: Path) -> None:
-    urn = _champion(demo_memory)
-    version = demo_memory.service.show(urn)
+    urn = _champion(ui_demo)
+    version = ui_demo.service.show(urn)
     page.goto(f"{app_url}/lineage?urn={quote(urn, safe='')}")
     page.get_by_role("heading", name=re.compile("Lineage of")).wait_for()
     caption = page.get_by_text(re.compile(r"\d+ nodes, \d+ edges · as of now"))
@@ -168,3 +168,21 @@ def test_lineage_graph_changes_with_the_as_of_time_and_highlights_a_diff(app_url
     _settled(page)
     page.screenshot(path=str(screenshots / "lineage-diff.png"), full_page=True)
     assert "changed" in " ".join(page.locator("svg text").all_text_contents())
+
+
+def test_digest_page_is_browsable_by_week(app_url: str, ui_demo: DemoMemory, page: Any, screenshots: Path) -> None:
+    from tests.ui.test_pages import busiest_week
+
+    week, runs = busiest_week(ui_demo)
+    page.goto(f"{app_url}/digest?week={week}")
+    page.get_by_role("heading", name="What did we learn?").wait_for()
+    page.get_by_text(re.compile(rf"^{runs:,} runs? of \d+ ideas?")).wait_for()
+    _settled(page)
+    page.screenshot(path=str(screenshots / "digest.png"), full_page=True)
+    assert page.get_by_text(f"Learning digest {week}", exact=False).first.is_visible()
+    links = page.locator("[data-testid='stPageLink'] a")
+    assert links.count() > 0  # every item links to its node page
+    links.first.click()
+    page.get_by_role("heading").first.wait_for()
+    _settled(page)
+    assert "/node" in page.url

@@ -14,9 +14,9 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "walkthrough.ipyn
 pytestmark = pytest.mark.slow
 
 
-def test_walkthrough_notebook_runs_top_to_bottom(demo_memory: DemoMemory, mlflow_server: object, tmp_path: Path,
+def test_walkthrough_notebook_runs_top_to_bottom(ui_demo: DemoMemory, mlflow_server: object, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    # the session's MLflow server already holds the demo organization (written by the demo_memory fixture)
+    # the session's MLflow server already holds the demo organization (written by the ui_demo fixture)
     monkeypatch.setenv("XMEM_NOTEBOOK_MLFLOW", mlflow_server.url)  # type: ignore[attr-defined]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     notebook = nbformat.read(NOTEBOOK, as_version=4)

@@ -16,14 +16,14 @@ def _page(start: str) -> None:
 
 
 @pytest.fixture
-def app(demo_memory: DemoMemory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def app(ui_demo: DemoMemory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A factory of AppTests opening one page; the app reads the memory the XMEM_* settings name."""
     from streamlit.testing.v1 import AppTest
 
     from memory.settings import settings_environment
     from ui.app.memory import open_memory
 
-    for name, value in settings_environment(demo_memory.settings).items():
+    for name, value in settings_environment(ui_demo.settings).items():
         monkeypatch.setenv(name, value)
     open_memory.clear()
 
@@ -37,8 +37,8 @@ def app(demo_memory: DemoMemory, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     open_memory.clear()
 
 
-def test_ask_shows_the_summary_chips_and_badged_hits(app: Any, demo_memory: DemoMemory) -> None:
-    project = demo_memory.org.projects[0].name
+def test_ask_shows_the_summary_chips_and_badged_hits(app: Any, ui_demo: DemoMemory) -> None:
+    project = ui_demo.org.projects[0].name
     at = app("ask").run()
     assert not at.exception
     at.text_input(key="question").input(f"failed runs in {project}").run()
@@ -64,8 +64,8 @@ def test_a_bad_filter_chip_is_reported_not_raised(app: Any) -> None:
     assert at.error and "metric.val_auc compares to numbers" in at.error[0].value
 
 
-def test_node_page_of_a_run_and_of_an_unknown_urn(app: Any, demo_memory: DemoMemory) -> None:
-    run = next(h for h in demo_memory.service.search(demo_memory.service.build_query("", kinds=["run"], limit=50)).hits
+def test_node_page_of_a_run_and_of_an_unknown_urn(app: Any, ui_demo: DemoMemory) -> None:
+    run = next(h for h in ui_demo.service.search(ui_demo.service.build_query("", kinds=["run"], limit=50)).hits
                if h.outcome.get("verdict") in ("better", "worse"))
     at = app("node", urn=run.urn).run()
     assert not at.exception, at.exception
@@ -77,17 +77,17 @@ def test_node_page_of_a_run_and_of_an_unknown_urn(app: Any, demo_memory: DemoMem
     assert not at.exception and "no node" in at.error[0].value
 
 
-def test_compare_page_takes_runs_from_the_url(app: Any, demo_memory: DemoMemory) -> None:
-    hits = demo_memory.service.search(demo_memory.service.build_query("", kinds=["run"], limit=15, group=False)).hits
+def test_compare_page_takes_runs_from_the_url(app: Any, ui_demo: DemoMemory) -> None:
+    hits = ui_demo.service.search(ui_demo.service.build_query("", kinds=["run"], limit=15, group=False)).hits
     at = app("compare", urn=[h.urn for h in hits]).run()
     assert not at.exception, at.exception
     assert any(f"**{len(hits)} runs**" in m.value for m in at.markdown)
     assert any("xmem-compare" in h.proto.body for h in at.get("html"))
 
 
-def test_lineage_page_builds_the_graph_and_the_diff_against_another_version(app: Any, demo_memory: DemoMemory) -> None:
-    model = next(m for m in demo_memory.org.models if any("champion" in v.aliases for v in m.versions))
-    urn = demo_memory.service.resolve_model_ref(f"{model.name}@champion")
+def test_lineage_page_builds_the_graph_and_the_diff_against_another_version(app: Any, ui_demo: DemoMemory) -> None:
+    model = next(m for m in ui_demo.org.models if any("champion" in v.aliases for v in m.versions))
+    urn = ui_demo.service.resolve_model_ref(f"{model.name}@champion")
     at = app("lineage", urn=urn).run()
     assert not at.exception, at.exception
     caption = next(c.value for c in at.caption if " nodes, " in c.value)
@@ -97,3 +97,29 @@ def test_lineage_page_builds_the_graph_and_the_diff_against_another_version(app:
     assert not at.exception, at.exception
     assert any(s.value.startswith("What changed:") for s in at.subheader)
     assert any(" changed against " in c.value for c in at.caption)
+
+
+def busiest_week(demo: DemoMemory) -> tuple[str, int]:
+    """The ISO week with the most demo runs, and how many runs started in it."""
+    from collections import Counter
+
+    from memory.digest import week_name
+
+    weeks = Counter(week_name(run.start) for project in demo.org.projects for run in project.runs)
+    return weeks.most_common(1)[0]
+
+
+def test_digest_page_shows_the_week_asked_for(app: Any, ui_demo: DemoMemory) -> None:
+    week, runs = busiest_week(ui_demo)
+    at = app("digest", week=week).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="digest-week").value == week
+    headline = next(i.value for i in at.info)
+    assert headline.startswith(f"{runs:,} run"), (headline, runs)  # the exact count of the week's runs
+    assert any(f"Learning digest {week}" in c.value for c in at.caption)
+    assert any(" runs" in s.value for s in at.subheader)  # one section per active project
+    # narrowing to one project keeps only its section
+    project = next(s.value.split(" · ")[0] for s in at.subheader)
+    at.multiselect(key="digest-projects").select(project).run()
+    assert not at.exception, at.exception
+    assert {s.value.split(" · ")[0] for s in at.subheader} == {project}

@@ -37,6 +37,12 @@ class AppMemory:
     def diff(self, a: str, b: str, *, at: datetime | None = None) -> Any:
         return self.service.diff(a, b, at=at)
 
+    def digest(self, since: datetime, until: datetime, *, projects: tuple[str, ...] = ()) -> Any:
+        return self.service.digest(since, until, projects=projects)
+
+    def projects(self) -> list[str]:
+        return list(self.service.vocabulary().projects)
+
 
 @st.cache_resource(show_spinner="Opening the memory…")
 def open_memory() -> AppMemory:
