@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory import __version__
-from memory.api.routes import ask, digest, health, lineage_events, nodes, search, why
+from memory.api.routes import ask, digest, health, lineage_events, me, nodes, search, why
 from memory.api.schemas import Problem
 from memory.errors import InvalidQuery, XmemError
 from memory.service import MemoryService
@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, service: MemoryService | None = None) -> F
         where = ".".join(str(p) for p in first.get("loc", ()))
         return problem(400, "Invalid request", f"{where}: {first.get('msg')}")
 
-    for router in (search.router, ask.router, nodes.router, why.router, digest.router, lineage_events.router, health.router):
+    for router in (search.router, ask.router, nodes.router, why.router, digest.router, lineage_events.router, me.router, health.router):
         app.include_router(router)
     if settings.slack_signing_secret is not None:
         from ui.slack.mount import mount_slack  # slack-bolt is only imported when the bot is configured

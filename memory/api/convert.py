@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from memory.api.schemas import (
-    AnswerPublic, ChangePublic, DiffPublic, EdgePublic, HitPublic, LineagePublic, MetricDeltaPublic, NodePublic,
+    AnswerPublic, ChangePublic, ConditionPublic, DiffPublic, EdgePublic, HitPublic, LineagePublic, MetricDeltaPublic, NodePublic,
     NodeRefPublic, ParsedQuestionPublic, SimilarMatchPublic, SimilarPublic, SimilarRunPublic, WhyPublic,
 )
 from memory.entities import Edge, Node
@@ -44,6 +46,13 @@ def lineage_public(graph: Lineage) -> LineagePublic:
     )
 
 
+def condition_public(condition: Any) -> ConditionPublic:
+    values = getattr(condition, "values", None)
+    if values is not None:
+        return ConditionPublic(field=str(condition.field), op="in", values=list(values))
+    return ConditionPublic(field=str(condition.field), op=condition.op, value=condition.value)
+
+
 def answer_public(answer: Answer) -> AnswerPublic:
     parsed = answer.parsed
     chips = parsed.chips()
@@ -54,6 +63,7 @@ def answer_public(answer: Answer) -> AnswerPublic:
             kinds=list(parsed.kinds), since=parsed.since, until=parsed.until,
             conditions=[c for c in chips if c.split(" ", 1)[0] not in ("project", "person", "kind", "since", "before")],
             asks_outcome=parsed.asks_outcome, subjects=list(parsed.subjects), chips=chips,
+            condition_terms=[condition_public(c) for c in parsed.conditions],
         ),
         summary=answer.summary,
         notes=answer.notes,

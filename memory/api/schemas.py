@@ -86,6 +86,14 @@ class LineagePublic(BaseModel):
     edges: list[EdgePublic]
 
 
+class CallerPublic(BaseModel):
+    """Who the token belongs to and what it may see."""
+
+    name: str
+    scopes: list[str]
+    projects: list[str] = Field(description="The projects of the memory this caller may see.")
+
+
 class HealthPublic(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
@@ -106,6 +114,15 @@ class AskRequest(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
 
 
+class ConditionPublic(BaseModel):
+    """One parsed condition, lossless: ``field op value``, or ``field in values``."""
+
+    field: str = Field(description="An attribute, or metric.NAME, param.NAME, tag.NAME.")
+    op: str = Field(description="=, !=, >, >=, <, <=, ~ or in.")
+    value: float | datetime | str | None = None
+    values: list[float | datetime | str] | None = Field(default=None, description="The values of an `in` condition.")
+
+
 class ParsedQuestionPublic(BaseModel):
     """How the question was understood: shown so people learn the filters."""
 
@@ -120,6 +137,8 @@ class ParsedQuestionPublic(BaseModel):
     asks_outcome: bool
     subjects: list[str]
     chips: list[str]
+    condition_terms: list[ConditionPublic] = Field(
+        default_factory=list, description="The conditions (metric/param thresholds, status, outcome) in structured form.")
 
 
 class AnswerPublic(BaseModel):

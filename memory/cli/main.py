@@ -487,18 +487,25 @@ def ui_command(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback only: the app has no login)."),
     port: int = typer.Option(8501, "--port", help="Port to listen on."),
+    api: Optional[str] = typer.Option(None, "--api", help="Use a running API (`xmem serve`) at this URL instead of "
+                                      "the embedded memory, e.g. http://memory.internal:8765."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="XMEM_API_TOKEN", show_envvar=True,
+                                        help="The API token for --api (scope read); better given as XMEM_API_TOKEN."),
 ) -> None:
-    """Open the Streamlit app: ask, node pages with charts, compare runs, lineage graph as of any moment."""
+    """Open the Streamlit app: ask, node pages with charts, compare runs, lineage graph as of any moment.
+
+    It reads the embedded memory in-process, or with --api a running API as the token (its projects only)."""
     import signal
 
     from ui.app import launch
 
     with errors():
-        process = launch.start(ctx.obj, host=host, port=port)
+        process = launch.start(ctx.obj, host=host, port=port, api=api, token=token)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` stops the app's server too
         try:
             launch.wait_until_ready(process, f"http://{host}:{port}")
-            console.print(f"Experiment Memory app at http://{host}:{port} over {ctx.obj.home}; press Ctrl-C to stop.")
+            over = f"the API at {api}" if api else str(ctx.obj.home)
+            console.print(f"Experiment Memory app at http://{host}:{port} over {over}; press Ctrl-C to stop.")
             process.wait()
         except KeyboardInterrupt:
             pass

@@ -27,10 +27,15 @@ def streamlit_argv(host: str, port: int) -> list[str]:
     ]
 
 
-def app_environment(settings: Settings) -> dict[str, str]:
-    """This process's environment plus the ``XMEM_*`` variables that rebuild ``settings`` in the app."""
+def app_environment(settings: Settings, *, api: str | None = None, token: str | None = None) -> dict[str, str]:
+    """This process's environment plus the ``XMEM_*`` variables that rebuild ``settings`` in the app, or,
+    with ``api``, that point it at that API (the token goes through the environment, not the command line)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("XMEM_")}
     env.update(settings_environment(settings))
+    if api:
+        env["XMEM_UI_API_URL"] = api
+        if token:
+            env["XMEM_API_TOKEN"] = token
     env.setdefault("HF_HUB_OFFLINE", "1")
     return env
 
@@ -43,15 +48,27 @@ def check_host(host: str) -> None:
         )
 
 
-def start(settings: Settings, *, host: str = "127.0.0.1", port: int = 8501, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start the app's server in the background (its output goes to ``log``, or is discarded)."""
+def check_api(api: str) -> None:
+    if not api.startswith(("http://", "https://")):
+        raise InvalidConfig(f"--api wants the API's base URL, e.g. http://127.0.0.1:8765, not {api!r}")
+
+
+def start(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8501, log: Path | None = None,
+    api: str | None = None, token: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start the app's server in the background (its output goes to ``log``, or is discarded); with ``api``,
+    over the API at that URL (as ``token``) instead of the embedded memory of ``settings``."""
     check_host(host)
+    if api:
+        check_api(api)
     try:
         import streamlit  # noqa: F401
     except ImportError:
         raise InvalidConfig("the app needs Streamlit", hint="pip install 'experiment-memory[ui]'") from None
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
-    return subprocess.Popen(streamlit_argv(host, port), env=app_environment(settings), stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(streamlit_argv(host, port), env=app_environment(settings, api=api, token=token), stdout=out,
+                            stderr=subprocess.STDOUT)
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> None:

@@ -10,6 +10,7 @@ if __package__ in (None, ""):  # `streamlit run ui/app/main.py` runs this file a
 
 import streamlit as st
 
+from memory.errors import XmemError
 from ui.app.memory import open_memory
 from ui.app.pages import view_modules
 
@@ -19,7 +20,12 @@ def main(start: str | None = None) -> None:
     the app's root instead of the default one, for tests)."""
     st.set_page_config(page_title="Experiment Memory", page_icon=":material/neurology:", layout="wide")
     modules = view_modules()
-    memory = open_memory()
+    try:
+        memory = open_memory()
+    except XmemError as exc:  # e.g. the API does not answer or refuses the token: say so, not a traceback
+        st.title("Experiment Memory")
+        st.error(f"Cannot open the memory: {exc}")
+        st.stop()
 
     def runner(module):  # noqa: ANN001, ANN202 - one closure per page
         return lambda: module.render(memory)

@@ -1,7 +1,9 @@
-"""The app's one handle on the memory: the service facade, opened once per server process."""
+"""The app's one handle on the memory, opened once per server process: the service facade in-process,
+or a running API when ``xmem ui --api URL`` set ``XMEM_UI_API_URL`` (token in ``XMEM_API_TOKEN``)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -44,9 +46,19 @@ class AppMemory:
         return list(self.service.vocabulary().projects)
 
 
+API_URL_VARIABLE = "XMEM_UI_API_URL"
+API_TOKEN_VARIABLE = "XMEM_API_TOKEN"
+
+
 @st.cache_resource(show_spinner="Opening the memory…")
-def open_memory() -> AppMemory:
-    """The memory the ``XMEM_*`` settings name (``xmem ui`` passes them), shared by every session."""
+def open_memory() -> Any:
+    """The memory ``xmem ui`` names, shared by every session: the API at ``XMEM_UI_API_URL`` when set,
+    else the embedded memory of the ``XMEM_*`` settings."""
+    url = os.environ.get(API_URL_VARIABLE)
+    if url:
+        from ui.app.remote import RemoteMemory
+
+        return RemoteMemory(url, os.environ.get(API_TOKEN_VARIABLE) or None)
     service = MemoryService(Settings())
     service.embedder.embed(["warm up"])  # load the model now, not on the first question
     return AppMemory(service)

@@ -28,7 +28,8 @@ def weeks(now: datetime, count: int = WEEKS_OFFERED) -> list[str]:
 
 
 @st.cache_data(ttl=300, show_spinner="Reading the week…")
-def _digest(_memory: Any, week: str, projects: tuple[str, ...]) -> Any:
+def _digest(_memory: Any, memory_name: str, week: str, projects: tuple[str, ...]) -> Any:
+    """One week's digest, cached per memory (``memory_name``: its description) and projects."""
     since, until = parse_week(week)
     return _memory.digest(since, until, projects=projects)
 
@@ -84,7 +85,7 @@ def render(memory: Any) -> None:
     projects = tuple(cols[1].multiselect("Projects (all you may see when empty)", memory.projects(), key="digest-projects"))
     st.query_params["week"] = week
     try:
-        digest = _digest(memory, week, projects)
+        digest = _digest(memory, memory.describe(), week, projects)
     except XmemError as exc:
         st.error(str(exc))
         return
