@@ -73,7 +73,7 @@ class DigestVerbs:
                 datasets=frozenset(used.get(node.urn, ())), text=doc.text if doc else "",
                 vector=doc.vector if doc else None, outcome=dict(props.get("outcome") or {}),
                 group=group_of(node) if props.get("parent_run_id") else (doc.group_key if doc else None),
-                source_url=node.source.url,
+                source_url=node.source.url, system=node.source.system, commit=props.get("git_commit"),
             )
         return out
 
@@ -236,8 +236,8 @@ class DigestVerbs:
             pairs = self._close_pairs(table, start, trials, principal, known)
         best: tuple[RunProfile, Similarity] | None = None
         for mine, candidate in pairs:
-            if candidate.group == key or candidate.urn == key:
-                continue  # its own sweep
+            if candidate.group == key or candidate.urn == key or mine.same_execution(candidate):
+                continue  # its own sweep, or another system's record of the same run
             if mine.datasets and candidate.datasets and not mine.datasets & candidate.datasets:
                 continue  # other data: never a repeat
             match = compare(mine, candidate)

@@ -57,6 +57,13 @@ class RunProfile:
     group: str | None = None  # the sweep (parent run) it belongs to
     source_url: str | None = None
     planned: bool = False  # a config someone is about to run: only the params it names are compared
+    system: str | None = None  # the source system that recorded it
+    commit: str | None = None  # the code version it ran
+
+    def same_execution(self, other: "RunProfile") -> bool:
+        """Two systems' records of one execution (e.g. a DVC commit and the MLflow run it logged): not a repeat."""
+        return bool(self.commit and self.commit == other.commit and self.system and other.system
+                    and self.system != other.system)
 
     @cached_property
     def prepared_params(self) -> dict[str, tuple[str, float | None]]:
@@ -202,7 +209,7 @@ def most_similar(run: RunProfile, candidates: Iterable[RunProfile], limit: int =
     """The ``limit`` most similar candidates (never the run itself, nor runs of its own sweep), best first."""
     found = [
         compare(run, other) for other in candidates
-        if other.urn != run.urn and not (run.group and other.group == run.group)
+        if other.urn != run.urn and not (run.group and other.group == run.group) and not run.same_execution(other)
     ]
     found.sort(key=lambda s: (-s.score, -(s.earlier.time.timestamp() if s.earlier.time else 0.0), s.earlier.urn))
     return found[:limit]

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -323,6 +324,7 @@ def log_training_runs(world: DataWorld, tracking_uri: str) -> dict[str, int]:
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from mlflow.tracking import MlflowClient
 
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\..*")  # schema-inference hints
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     experiment = client.get_experiment_by_name(PROJECT)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(

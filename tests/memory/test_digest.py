@@ -289,3 +289,25 @@ def test_group_of_a_trial_is_its_sweep(demo_service: MemoryService, demo_memory:
     trial = next(r for r in project.runs if r.parent_key)
     parent = next(r for r in project.runs if r.key == trial.parent_key)
     assert group_of(node_of(demo_service, project.name, trial)) == node_of(demo_service, project.name, parent).urn
+
+
+def test_two_systems_recording_one_execution_is_not_a_repeat() -> None:
+    """A DVC pipeline commit and the MLflow run that logged the same training at that commit are one execution."""
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from memory.similar import RunProfile, compare, most_similar
+
+    vector = np.ones(4, dtype=np.float32)
+    params = {"train.lr": "0.05", "train.n_estimators": "100"}
+    common = dict(params=params, datasets=frozenset({"dataset://file:///repo/data/features.csv@abc"}), vector=vector)
+    dvc = RunProfile(urn="dvc:///repo/commits/c1", name="refresh", time=datetime(2026, 10, 19, 9, 30, tzinfo=timezone.utc),
+                     system="dvc", commit="c1", **common)
+    mlflow = RunProfile(urn="mlflow://h/runs/r1", name="refresh", time=datetime(2026, 10, 19, 10, 30, tzinfo=timezone.utc),
+                        system="mlflow", commit="c1", **common)
+    rerun = RunProfile(urn="mlflow://h/runs/r2", name="refresh again", time=datetime(2026, 10, 20, tzinfo=timezone.utc),
+                       system="mlflow", commit="c1", **common)
+    assert compare(mlflow, dvc).is_repeat  # alike in every way …
+    assert mlflow.same_execution(dvc) and most_similar(mlflow, [dvc]) == []  # … but the same execution
+    assert not rerun.same_execution(mlflow) and most_similar(rerun, [mlflow])[0].is_repeat  # a re-run is a repeat
