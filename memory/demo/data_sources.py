@@ -159,7 +159,9 @@ def _bin(tool: str) -> str:
     return found
 
 
-class _Repo:
+class GitWorkspace:
+    """A git + DVC working copy driven through the real command lines, with a fixed author and dates."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.env = {**os.environ, "GIT_AUTHOR_NAME": AUTHOR[0], "GIT_AUTHOR_EMAIL": AUTHOR[1],
@@ -204,7 +206,7 @@ def _write_params(root: Path, *, min_tenure: int, buckets: bool, lr: float, n_es
     }, sort_keys=False))
 
 
-def _training(repo: _Repo, sha: str, message: str, at: datetime) -> TrainingCommit:
+def _training(repo: GitWorkspace, sha: str, message: str, at: datetime) -> TrainingCommit:
     import yaml
 
     lock = yaml.safe_load((repo.root / "dvc.lock").read_text())
@@ -218,7 +220,7 @@ def _training(repo: _Repo, sha: str, message: str, at: datetime) -> TrainingComm
 def build_dvc_repo(root: Path, *, experiments: bool = True) -> tuple[list[TrainingCommit], list[str]]:
     """A DVC repository with four pipeline commits (params, data refresh, schema change) and experiments."""
     root.mkdir(parents=True, exist_ok=True)
-    repo = _Repo(root)
+    repo = GitWorkspace(root)
     repo.run("git", "init", "-q", "-b", "main")
     repo.dvc("init", "-q")
     (root / "src").mkdir()

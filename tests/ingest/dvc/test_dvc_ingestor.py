@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ingest.base import IngestReport
 from ingest.dvc import DvcConfig, DvcIngestor
 from memory.cli.main import app
-from memory.demo.data_sources import _Repo, build_dvc_repo
+from memory.demo.data_sources import GitWorkspace, build_dvc_repo
 from memory.entities import SourceState
 from memory.errors import NotFound
 from memory.service import MemoryService
@@ -114,7 +114,7 @@ def test_history_experiments_and_lineage(service: MemoryService, built: tuple[Pa
 def test_new_commit_is_read_incrementally_and_rewritten_history_tombstoned(service: MemoryService, repo: Path) -> None:
     first = ingest(service, repo, experiments=False)
     assert first.read == 4
-    git = _Repo(repo)
+    git = GitWorkspace(repo)
     params = (repo / "params.yaml").read_text().replace("n_estimators: 100", "n_estimators: 200")
     (repo / "params.yaml").write_text(params)
     git.dvc("repro", "-q")
@@ -131,7 +131,7 @@ def test_new_commit_is_read_incrementally_and_rewritten_history_tombstoned(servi
 
 
 def test_corrupt_lock_in_one_commit_is_reported_and_the_rest_kept(service: MemoryService, repo: Path) -> None:
-    git = _Repo(repo)
+    git = GitWorkspace(repo)
     (repo / "dvc.lock").write_text("schema: '2.0'\nstages:\n  prepare: [broken\n")
     bad = git.commit("hand-edited lock", at=None)  # type: ignore[arg-type]
     runner = CliRunner()
