@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,13 @@ def test_postgres_and_elasticsearch_answer_like_the_embedded_default(
         # the answers must still be essentially the same
         assert sum(overlaps) / len(overlaps) >= 0.8, overlaps
         assert same_first >= 0.75 * len(QUERIES), (same_first, overlaps)
+
+        # the digest, repeats included (one pass over the earlier runs' vectors on both backends)
+        window = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime.now(timezone.utc) + timedelta(days=1))
+        digests = [svc.digest(*window, projects=[experiment["name"]]).to_dict() for svc in (embedded, scaled)]
+        for digest in digests:
+            digest.pop("generated_at")
+        assert digests[0]["totals"]["runs"] > 0 and digests[0] == digests[1]
     finally:
         embedded.close()
         scaled.close()

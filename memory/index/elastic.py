@@ -18,7 +18,7 @@ from elasticsearch import AuthenticationException, Elasticsearch, NotFoundError,
 from elasticsearch import ConnectionError as EsConnectionError
 
 from memory.errors import BackendUnavailable, InvalidConfig
-from memory.index.base import Ranked, SearchDocument, SearchIndex
+from memory.index.base import Ranked, SearchDocument, SearchIndex, VectorTable
 from memory.index.elastic_query import encode_name, to_filter
 from memory.index.embedded import BM25_WEIGHTS
 from memory.query.analysis import analyze, query_stems
@@ -318,6 +318,23 @@ class ElasticsearchIndex(SearchIndex):
                 source = item["_source"]
                 out[source["urn"]] = _to_document(source, with_vectors)
         return out
+
+    def vector_table(self, filter: Expr | None) -> VectorTable | None:
+        """One scroll over the matching documents' vectors (``_source``), ordered by time then URN."""
+        empty = VectorTable([], np.zeros(0), np.zeros((0, 0), dtype=np.float32))
+        if self._current_index() is None:
+            return empty
+        query = {"bool": {"filter": to_filter(filter)}} if filter is not None else {"match_all": {}}
+        body = {"query": query, "_source": ["urn", "time", "vector"]}
+        hits = self._call("vector table", lambda: list(helpers.scan(self.client, index=self.alias, query=body)))
+        rows = sorted(((float(h["_source"].get("time") or 0) / 1000.0, h["_source"]["urn"], h["_source"]["vector"])
+                       for h in hits if h["_source"].get("vector") is not None), key=lambda r: (r[0], r[1]))
+        if not rows:
+            return empty
+        matrix = np.asarray([r[2] for r in rows], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return VectorTable([r[1] for r in rows], np.array([r[0] for r in rows]), matrix / norms)
 
     def count(self) -> int:
         if self._current_index() is None:
