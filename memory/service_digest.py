@@ -54,14 +54,16 @@ class DigestVerbs:
             if not token:
                 return
 
-    def _profiles(self, nodes: Sequence[Node], used: dict[str, set[str]] | None = None) -> dict[str, RunProfile]:
-        """Profiles of runs: params and outcome from the graph, vectors from the search index, datasets from edges."""
+    def _profiles(self, nodes: Sequence[Node], used: dict[str, set[str]] | None = None,
+                  vectors: dict[str, np.ndarray] | None = None) -> dict[str, RunProfile]:
+        """Profiles of runs: params and outcome from the graph, vectors from the search index (unless the
+        caller already holds them: ``vectors``), datasets from edges."""
         urns = [n.urn for n in nodes]
         if used is None:
             used = defaultdict(set)
             for edge in self.store.list_edges_from(urns, kinds=["used"]):
                 used[edge.src].add(edge.dst)
-        docs = self.index.get_documents(urns, with_vectors=True)
+        docs = self.index.get_documents(urns, with_vectors=vectors is None)
         out = {}
         for node in nodes:
             doc = docs.get(node.urn)
@@ -71,7 +73,8 @@ class DigestVerbs:
                 team=(props.get("tags") or {}).get("team"), status=props.get("status"),
                 params={str(k): str(v) for k, v in (props.get("params") or {}).items()},
                 datasets=frozenset(used.get(node.urn, ())), text=doc.text if doc else "",
-                vector=doc.vector if doc else None, outcome=dict(props.get("outcome") or {}),
+                vector=vectors.get(node.urn) if vectors is not None else (doc.vector if doc else None),
+                outcome=dict(props.get("outcome") or {}),
                 group=group_of(node) if props.get("parent_run_id") else (doc.group_key if doc else None),
                 source_url=node.source.url, system=node.source.system, commit=props.get("git_commit"),
             )
@@ -273,7 +276,8 @@ class DigestVerbs:
         missing = [u for u in urns if u not in known]
         if missing:
             nodes = self.store.get_nodes(missing)
-            fresh = self._profiles([n for n in nodes.values() if visible(principal, n)])
+            held = {urn: table.matrix[row] for row, urn in zip(pool, urns)}  # no second read of these vectors
+            fresh = self._profiles([n for n in nodes.values() if visible(principal, n)], vectors=held)
             for urn in missing:
                 profile = fresh.get(urn)
                 known[urn] = profile if profile is not None and profile.group != profile.urn else None

@@ -81,6 +81,20 @@ def parse_when(value: Optional[str], option: str) -> Optional[datetime]:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _label(paths: List[Path]) -> str:
+    return str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
+
+
+def _ingest(ctx: typer.Context, system: str, config: dict, label: str, *, skipped: str | None = None) -> None:
+    """Run one ingest with its progress bar and report; when items were rejected (listed in the report),
+    print ``skipped`` (formatted with the report's ``rejected`` and ``read``) and exit 1."""
+    with service(ctx) as svc:
+        report = run_ingest(svc, system, config, label, console=console, progress_console=err_console)
+    if report.rejected and skipped:
+        err_console.print(skipped.format(rejected=report.rejected, read=report.read))
+        raise typer.Exit(1)
+
+
 @ingest_app.command("mlflow")
 def ingest_mlflow(
     ctx: typer.Context,
@@ -109,13 +123,8 @@ def ingest_openlineage(
     batch_size: int = typer.Option(500, "--batch-size", help="Events committed per transaction."),
 ) -> None:
     """Replay OpenLineage events from files: invalid ones are reported (file:line: JSON path: reason) and skipped."""
-    with service(ctx) as svc:
-        config = {"paths": tuple(str(p) for p in paths), "batch_size": batch_size}
-        label = str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
-        report = run_ingest(svc, "openlineage", config, label, console=console, progress_console=err_console)
-    if report.rejected:
-        err_console.print(f"[red]{report.rejected:,} invalid event(s) skipped[/]; the {report.read:,} valid ones are kept.")
-        raise typer.Exit(1)
+    _ingest(ctx, "openlineage", {"paths": tuple(str(p) for p in paths), "batch_size": batch_size}, _label(paths),
+            skipped="[red]{rejected:,} invalid event(s) skipped[/]; the {read:,} valid ones are kept.")
 
 
 @ingest_app.command("dvc")
@@ -127,12 +136,9 @@ def ingest_dvc(
     max_commits: Optional[int] = typer.Option(None, "--max-commits", help="Only the newest N pipeline commits."),
 ) -> None:
     """A DVC repository's history: each pipeline commit and experiment as a run, stage outputs as dataset versions."""
-    with service(ctx) as svc:
-        config = {"repo_path": str(repo), "project": project, "experiments": experiments, "max_commits": max_commits}
-        report = run_ingest(svc, "dvc", config, str(repo), console=console, progress_console=err_console)
-    if report.rejected:
-        err_console.print(f"[red]{report.rejected:,} revision(s) skipped[/] (unreadable pipeline files, listed above); the rest is kept.")
-        raise typer.Exit(1)
+    config = {"repo_path": str(repo), "project": project, "experiments": experiments, "max_commits": max_commits}
+    _ingest(ctx, "dvc", config, str(repo),
+            skipped="[red]{rejected:,} revision(s) skipped[/] (unreadable pipeline files, listed above); the rest is kept.")
 
 
 @ingest_app.command("delta")
@@ -155,6 +161,8 @@ def ingest_delta(
                 err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
+
+
 @ingest_app.command("wandb")
 def ingest_wandb(
     ctx: typer.Context,
@@ -163,13 +171,9 @@ def ingest_wandb(
     checkpoint_every: int = typer.Option(50, "--checkpoint-every", help="Runs per committed checkpoint."),
 ) -> None:
     """Runs (config, summary, history, tags, notes, exit) and artifacts read from W&B run files written offline."""
-    with service(ctx) as svc:
-        config = {"paths": tuple(str(p) for p in paths), "default_entity": default_entity, "checkpoint_every": checkpoint_every}
-        label = str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
-        report = run_ingest(svc, "wandb", config, label, console=console, progress_console=err_console)
-    if report.rejected:
-        err_console.print(f"[red]{report.rejected:,} unreadable run file(s) skipped[/]; the other runs are ingested.")
-        raise typer.Exit(1)
+    config = {"paths": tuple(str(p) for p in paths), "default_entity": default_entity, "checkpoint_every": checkpoint_every}
+    _ingest(ctx, "wandb", config, _label(paths),
+            skipped="[red]{rejected:,} unreadable run file(s) skipped[/]; the other runs are ingested.")
 
 
 @ingest_app.command("feast")
@@ -178,8 +182,7 @@ def ingest_feast(
     repo_path: Path = typer.Argument(..., help="The Feast feature repository (the folder holding feature_store.yaml)."),
 ) -> None:
     """Entities, data sources, feature views, on-demand views and feature services from a Feast registry."""
-    with service(ctx) as svc:
-        run_ingest(svc, "feast", {"repo_path": str(repo_path)}, str(repo_path), console=console, progress_console=err_console)
+    _ingest(ctx, "feast", {"repo_path": str(repo_path)}, str(repo_path))
 
 
 @app.command()

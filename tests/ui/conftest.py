@@ -92,3 +92,19 @@ def screenshots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("XMEM_TEST_ARTIFACTS", tmp_path)) / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _run_app(start: str) -> None:
+    from ui.app.main import main
+
+    main(start)
+
+
+def open_page(start: str, **query: Any) -> Any:
+    """A Streamlit ``AppTest`` of the app opened at page ``start`` with these URL query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    test = AppTest.from_function(_run_app, args=(start,), default_timeout=120)
+    for key, value in query.items():
+        test.query_params[key] = value
+    return test

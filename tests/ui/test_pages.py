@@ -6,19 +6,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.ui.conftest import DemoMemory
-
-
-def _page(start: str) -> None:
-    from ui.app.main import main
-
-    main(start)
+from tests.ui.conftest import DemoMemory, open_page
 
 
 @pytest.fixture
 def app(ui_demo: DemoMemory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A factory of AppTests opening one page; the app reads the memory the XMEM_* settings name."""
-    from streamlit.testing.v1 import AppTest
 
     from memory.settings import settings_environment
     from ui.app.memory import open_memory
@@ -28,10 +21,7 @@ def app(ui_demo: DemoMemory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     open_memory.clear()
 
     def make(start: str, **query: Any) -> Any:
-        test = AppTest.from_function(_page, args=(start,), default_timeout=120)
-        for key, value in query.items():
-            test.query_params[key] = value
-        return test
+        return open_page(start, **query)
 
     yield make
     open_memory.clear()

@@ -12,14 +12,8 @@ import uvicorn
 
 from memory.api import create_app
 from memory.demo.mlflow_server import free_port
-from tests.ui.conftest import DemoMemory
+from tests.ui.conftest import DemoMemory, open_page
 from tests.ui.test_pages import busiest_week
-
-
-def _page(start: str) -> None:
-    from ui.app.main import main
-
-    main(start)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,6 @@ def tokens(ui_demo: DemoMemory) -> dict[str, str]:
 @pytest.fixture
 def app(ui_demo: DemoMemory, api_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A factory of AppTests opening one page, in-process (``token=None``) or through the API as ``token``."""
-    from streamlit.testing.v1 import AppTest
 
     from memory.settings import settings_environment
     from ui.app.memory import open_memory
@@ -67,10 +60,7 @@ def app(ui_demo: DemoMemory, api_url: str, monkeypatch: pytest.MonkeyPatch) -> I
             monkeypatch.setenv("XMEM_UI_API_URL", url)
             monkeypatch.setenv("XMEM_API_TOKEN", token)
         open_memory.clear()
-        test = AppTest.from_function(_page, args=(start,), default_timeout=120)
-        for key, value in query.items():
-            test.query_params[key] = value
-        return test
+        return open_page(start, **query)
 
     yield make
     open_memory.clear()
