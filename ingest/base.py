@@ -44,6 +44,11 @@ class IngestReport:
     indexed: int = 0
     embed_seconds: float = 0.0
     seconds: float = 0.0
+    #: seconds from the start until every document was committed and searchable by BM25
+    searchable_seconds: float = 0.0
+    #: documents that needed a vector when the embedding phase started, and those still without one at the end
+    vectors_total: int = 0
+    vectors_pending: int = 0
     resumed: bool = False
     index_unavailable: str | None = None
     warnings: dict[str, IngestWarning] = field(default_factory=dict)

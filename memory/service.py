@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from ingest.base import IngestReport, Ingestor, available_ingestors
-from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from memory.embeddings import CachedEmbedder, Embedder, EmbeddingCache, make_embedder
 from memory.answer import NOBODY_BELOW, Answer, confidence, summarize
 from memory.access import hash_token, new_token, project_filter, require, visible
 from memory.entities import (
@@ -58,6 +58,9 @@ class MemoryStats:
     index_bytes: int | None
     index_backend: str
     index_error: str | None = None
+    #: indexed documents without a vector of ``vector_model`` (searchable by BM25 only until embedded)
+    vectors_pending: int | None = None
+    vector_model: str = ""
 
 
 #: how long the names learned from the memory are reused (scanning 10k runs takes ~0.8 s)
@@ -104,13 +107,13 @@ class MemoryService(WhyVerbs, DigestVerbs):
         self.settings = settings
         self.store = store or SqlGraphStore(settings.resolved_database_url)
         self.index = index or open_index(settings)
-        base = embedder or SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
-        self.embedder = CachedEmbedder(base, EmbeddingCache(settings.home / "embeddings.sqlite"))
+        self.embedder = CachedEmbedder(embedder or make_embedder(settings), EmbeddingCache(settings.home / "embeddings.sqlite"))
         self._vocabulary: tuple[float, dict[str, list[str]], list[Node]] | None = None
         self._terms: tuple[dict[str, list[str]], TermIndex] | None = None
         self._chat_pair: tuple[Any, Any] | None = None
         self._indexing = threading.Lock()
         self._index_wanted = threading.Event()
+        self._embedding = threading.Lock()
 
     def close(self) -> None:
         self.index.close()
@@ -147,9 +150,16 @@ class MemoryService(WhyVerbs, DigestVerbs):
         on_progress: ProgressCallback | None = None,
         principal: Principal = LOCAL_ADMIN,
         index: bool = True,
+        vectors: bool = True,
         record_sync: bool = True,
     ) -> IngestReport:
-        """Run one ingestor to completion: commit at each checkpoint, index what changed.
+        """Run one ingestor to completion in two phases.
+
+        1. Graph and BM25: each checkpoint's records are committed with the cursor, then their
+           documents are indexed at once (searchable by BM25; vectors already computed for the same
+           text are attached from the embedding cache).
+        2. Vectors: the index's vector backlog is embedded (:meth:`embed_pending`), unless
+           ``vectors=False`` leaves it to ``xmem reindex --pending`` or the API's background worker.
 
         ``index=False`` leaves the documents queued (see :meth:`index_soon`); ``record_sync=False``
         skips the per-source sync record (the push receiver, called once per request).
@@ -184,6 +194,9 @@ class MemoryService(WhyVerbs, DigestVerbs):
             self._commit(ingestor, batch, None, report)
             if index:
                 self._index_after_commit(report)
+            report.searchable_seconds = round(time.perf_counter() - started, 3)
+            if index and vectors and not report.index_unavailable:
+                self._embed_after_ingest(report, on_progress)
             report.embedded = self.embedder.computed - embed_before[0]
             report.embed_seconds = round(self.embedder.seconds - embed_before[1], 3)
             report.seconds = round(time.perf_counter() - started, 3)
@@ -198,13 +211,26 @@ class MemoryService(WhyVerbs, DigestVerbs):
                     pass
         return report
 
+    def _embed_after_ingest(self, report: IngestReport, on_progress: ProgressCallback | None) -> None:
+        def progress(done: int, total: int) -> None:
+            report.vectors_total = total
+            if on_progress:
+                on_progress("embedded", done)
+
+        try:
+            report.vectors_total = self.vector_backlog()
+            report.vectors_pending = self.embed_pending(on_progress=progress)
+        except BackendUnavailable as exc:
+            report.index_unavailable = str(exc)
+            report.warn("search index unavailable", f"{exc.message}; run `xmem reindex --pending` to embed the rest")
+
     def _index_after_commit(self, report: IngestReport) -> None:
         """Index what the graph committed; if the index is down, the documents stay queued."""
         self._vocabulary = None  # new names (frameworks, datasets…) become words the parser and concepts know
         if report.index_unavailable:
             return
         try:
-            self.index_pending()
+            report.indexed += self.index_pending()
         except BackendUnavailable as exc:
             report.index_unavailable = str(exc)
             report.warn(
@@ -271,7 +297,8 @@ class MemoryService(WhyVerbs, DigestVerbs):
         return self.ingest(ingestor, principal=principal, index=False, record_sync=False)
 
     def index_soon(self) -> None:
-        """Index the queued documents; when another thread already does, it picks these up too."""
+        """Index the queued documents, then embed the vector backlog; when another thread already
+        does, it picks these up too."""
         self._index_wanted.set()
         while self._index_wanted.is_set() and self._indexing.acquire(blocking=False):
             try:
@@ -281,37 +308,81 @@ class MemoryService(WhyVerbs, DigestVerbs):
                     try:
                         self.index_pending()
                         self.index.flush()
+                        self.embed_pending()
                     except BackendUnavailable:
                         return  # the documents stay queued for `xmem reindex --pending`
             finally:
                 self._indexing.release()
 
-    def index_pending(self, *, batch_size: int = 256, on_progress: ProgressCallback | None = None) -> int:
-        """Bring the search index in step with the graph (the store's outbox). Returns documents written."""
+    def index_pending(self, *, batch_size: int = 500, on_progress: ProgressCallback | None = None) -> int:
+        """Bring the search index in step with the graph (the store's outbox). Returns documents written.
+
+        Documents are searchable by BM25 when this returns. A document whose embedding text was
+        embedded before gets its vector from the cache; the others wait in the vector backlog.
+        """
         written = 0
         while True:
             pending = self.store.pending_documents(limit=batch_size)
             if not pending:
                 return written
-            gone = [p.node.urn for p in pending if p.node.deleted or p.node.kind.value in UNINDEXED_KINDS]
-            docs = [build_document(p.node, p.neighbours) for p in pending if p.node.urn not in set(gone)]
+            gone = {p.node.urn for p in pending if p.node.deleted or p.node.kind.value in UNINDEXED_KINDS}
+            docs = [build_document(p.node, p.neighbours) for p in pending if p.node.urn not in gone]
             if docs:
-                vectors = self.embedder.embed([d.text for d in docs])
-                for doc, vector in zip(docs, vectors):
-                    doc.vector = vector
+                known = self.embedder.known([d.embedding_text for d in docs])
+                for doc in docs:
+                    if doc.embedding_text in known:
+                        doc.vector, doc.vector_model = known[doc.embedding_text], self.embedder.name
                 self.index.index(docs)
-            self.index.delete(gone)
+            self.index.delete(sorted(gone))
             self.store.mark_indexed({p.node.urn: p.version for p in pending})
             written += len(docs)
             if on_progress:
                 on_progress("indexed", written)
 
-    def reindex(self, *, pending_only: bool = False, on_progress: ProgressCallback | None = None) -> int:
-        """Rebuild every document from the graph, or only the queued ones (embeddings are cached by text)."""
+    def vector_backlog(self) -> int:
+        """Indexed documents still without a vector of the current model."""
+        return self.index.vector_backlog(self.embedder.name)
+
+    def embed_pending(
+        self, *, batch_size: int | None = None, limit: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Embed the index's vector backlog (each distinct text once), ``batch_size`` documents per
+        committed step (default: 16 embedding batches): a crash loses at most one step, and the
+        next call goes on from there.
+
+        ``on_progress(done, total)``; returns how many documents are still pending (0 unless ``limit``
+        stopped early or documents changed while being embedded).
+        """
+        model = self.embedder.name
+        batch_size = batch_size or 16 * self.settings.embedding_batch_size
+        with self._embedding:
+            total = self.index.vector_backlog(model)
+            done = 0
+            while limit is None or done < limit:
+                pending = self.index.pending_vectors(model, batch_size)
+                if not pending:
+                    break
+                vectors = self.embedder.embed([text for _, text in pending])
+                stored = self.index.set_vectors(model, [(urn, text, v) for (urn, text), v in zip(pending, vectors)])
+                if stored == 0:  # every text changed meanwhile: the re-indexed documents come back later
+                    break
+                done += len(pending)
+                if on_progress:
+                    on_progress(done, max(total, done))
+            self.index.flush()
+            return self.index.vector_backlog(model)
+
+    def reindex(self, *, pending_only: bool = False, on_progress: ProgressCallback | None = None,
+                vectors: bool = True) -> int:
+        """Rebuild every document from the graph, or only the queued ones, then embed the vector
+        backlog (unchanged texts reuse their cached embeddings)."""
         if not pending_only:
             self.store.mark_all_pending()
         written = self.index_pending(on_progress=on_progress)
         self.index.flush()
+        if vectors:
+            self.embed_pending(on_progress=(lambda done, total: on_progress("embedded", done)) if on_progress else None)
         return written
 
     # -- questions
@@ -576,14 +647,17 @@ class MemoryService(WhyVerbs, DigestVerbs):
         require(principal, Scope.admin)
         try:
             documents, size, error = self.index.count(), self.index.size_bytes(), None
+            pending: int | None = self.vector_backlog()
         except BackendUnavailable as exc:
-            documents, size, error = None, None, str(exc)
+            documents, size, error, pending = None, None, str(exc), None
         return MemoryStats(
             store=self.store.stats(),
             indexed_documents=documents,
             index_bytes=size,
             index_backend=self.index.name,
             index_error=error,
+            vectors_pending=pending,
+            vector_model=self.embedder.name,
         )
 
 

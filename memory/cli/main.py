@@ -16,7 +16,7 @@ from rich.console import Console
 
 from memory.answer import NOBODY_BELOW
 from memory.cli import render
-from memory.cli.ingesting import progress_bar, run_ingest
+from memory.cli.ingesting import RateTracker, progress_bar, run_ingest
 from memory.errors import InvalidQuery, XmemError
 from memory.incident import FORMATS, render_diff, render_why
 from memory.service import MemoryService
@@ -85,11 +85,21 @@ def _label(paths: List[Path]) -> str:
     return str(paths[0]) + (f" (+{len(paths) - 1})" if len(paths) > 1 else "")
 
 
-def _ingest(ctx: typer.Context, system: str, config: dict, label: str, *, skipped: str | None = None) -> None:
-    """Run one ingest with its progress bar and report; when items were rejected (listed in the report),
+#: every ``xmem ingest`` command takes it
+DEFER_VECTORS = typer.Option(
+    False, "--defer-vectors",
+    help="Stop once the graph and BM25 are committed (searchable at once); the vectors are embedded later by "
+    "`xmem reindex --pending` or a running `xmem serve`.",
+)
+
+
+def _ingest(ctx: typer.Context, system: str, config: dict, label: str, *, defer_vectors: bool = False,
+            skipped: str | None = None) -> None:
+    """Run one ingest with its progress bars and report; when items were rejected (listed in the report),
     print ``skipped`` (formatted with the report's ``rejected`` and ``read``) and exit 1."""
     with service(ctx) as svc:
-        report = run_ingest(svc, system, config, label, console=console, progress_console=err_console)
+        report = run_ingest(svc, system, config, label, console=console, progress_console=err_console,
+                            vectors=not defer_vectors)
     if report.rejected and skipped:
         err_console.print(skipped.format(rejected=report.rejected, read=report.read))
         raise typer.Exit(1)
@@ -101,7 +111,8 @@ def ingest_mlflow(
     tracking_uri: str = typer.Option(..., "--tracking-uri", help="http://host:port of an MLflow tracking server (or sqlite:///path)."),
     experiment: List[str] = typer.Option([], "--experiment", "-e", help="Only these experiments (repeatable)."),
     registry: bool = typer.Option(True, "--registry/--no-registry", help="Also ingest the model registry."),
-    checkpoint_every: int = typer.Option(200, "--checkpoint-every", help="Runs per committed checkpoint."),
+    checkpoint_every: int = typer.Option(1000, "--checkpoint-every", help="Runs per committed checkpoint."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """Experiments, runs (params, metrics, tags, notes, datasets, code) and the model registry."""
     with service(ctx) as svc:
@@ -111,7 +122,8 @@ def ingest_mlflow(
             "registry": registry,
             "checkpoint_every": checkpoint_every,
         }
-        report = run_ingest(svc, "mlflow", config, tracking_uri, console=console, progress_console=err_console)
+        report = run_ingest(svc, "mlflow", config, tracking_uri, console=console, progress_console=err_console,
+                            vectors=not defer_vectors)
     if report.warning_count and report.new == report.changed == 0 and report.read == 0:
         raise typer.Exit(1)
 
@@ -121,9 +133,11 @@ def ingest_openlineage(
     ctx: typer.Context,
     paths: List[Path] = typer.Argument(..., help="Event files (.json: one event or a list; .ndjson/.jsonl) or folders."),
     batch_size: int = typer.Option(500, "--batch-size", help="Events committed per transaction."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """Replay OpenLineage events from files: invalid ones are reported (file:line: JSON path: reason) and skipped."""
     _ingest(ctx, "openlineage", {"paths": tuple(str(p) for p in paths), "batch_size": batch_size}, _label(paths),
+            defer_vectors=defer_vectors,
             skipped="[red]{rejected:,} invalid event(s) skipped[/]; the {read:,} valid ones are kept.")
 
 
@@ -134,10 +148,11 @@ def ingest_dvc(
     project: Optional[str] = typer.Option(None, "--project", help="Project of its runs (default: the folder name)."),
     experiments: bool = typer.Option(True, "--experiments/--no-experiments", help="Also read `dvc exp run` experiments."),
     max_commits: Optional[int] = typer.Option(None, "--max-commits", help="Only the newest N pipeline commits."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """A DVC repository's history: each pipeline commit and experiment as a run, stage outputs as dataset versions."""
     config = {"repo_path": str(repo), "project": project, "experiments": experiments, "max_commits": max_commits}
-    _ingest(ctx, "dvc", config, str(repo),
+    _ingest(ctx, "dvc", config, str(repo), defer_vectors=defer_vectors,
             skipped="[red]{rejected:,} revision(s) skipped[/] (unreadable pipeline files, listed above); the rest is kept.")
 
 
@@ -147,6 +162,7 @@ def ingest_delta(
     tables: List[str] = typer.Argument(..., help="Delta table locations: paths or URIs (s3://, gs://, abfss://, file://)."),
     project: Optional[str] = typer.Option(None, "--project", help="Project the tables belong to."),
     storage_option: List[str] = typer.Option([], "--storage-option", help="KEY=VALUE passed to deltalake (repeatable)."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """Delta tables: every version of the transaction log (operation, schema and its changes, row/file counts)."""
     options = dict(o.split("=", 1) for o in storage_option if "=" in o)
@@ -155,7 +171,8 @@ def ingest_delta(
         for table in tables:
             config = {"table_uri": table, "project": project, "storage_options": options}
             try:
-                run_ingest(svc, "delta", config, table, console=console, progress_console=err_console)
+                run_ingest(svc, "delta", config, table, console=console, progress_console=err_console,
+                           vectors=not defer_vectors)
             except XmemError as exc:  # one bad table does not stop the others
                 failed += 1
                 err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -169,10 +186,11 @@ def ingest_wandb(
     paths: List[Path] = typer.Argument(..., help="W&B run files (run-<id>.wandb) or folders holding wandb/offline-run-*."),
     default_entity: str = typer.Option("local", "--default-entity", help="Entity of runs that named none (offline runs)."),
     checkpoint_every: int = typer.Option(50, "--checkpoint-every", help="Runs per committed checkpoint."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """Runs (config, summary, history, tags, notes, exit) and artifacts read from W&B run files written offline."""
     config = {"paths": tuple(str(p) for p in paths), "default_entity": default_entity, "checkpoint_every": checkpoint_every}
-    _ingest(ctx, "wandb", config, _label(paths),
+    _ingest(ctx, "wandb", config, _label(paths), defer_vectors=defer_vectors,
             skipped="[red]{rejected:,} unreadable run file(s) skipped[/]; the other runs are ingested.")
 
 
@@ -180,9 +198,10 @@ def ingest_wandb(
 def ingest_feast(
     ctx: typer.Context,
     repo_path: Path = typer.Argument(..., help="The Feast feature repository (the folder holding feature_store.yaml)."),
+    defer_vectors: bool = DEFER_VECTORS,
 ) -> None:
     """Entities, data sources, feature views, on-demand views and feature services from a Feast registry."""
-    _ingest(ctx, "feast", {"repo_path": str(repo_path)}, str(repo_path))
+    _ingest(ctx, "feast", {"repo_path": str(repo_path)}, str(repo_path), defer_vectors=defer_vectors)
 
 
 @app.command()
@@ -381,6 +400,8 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             "index_bytes": figures.index_bytes,
             "index_error": figures.index_error,
             "index_backlog": figures.store.index_backlog,
+            "vectors_pending": figures.vectors_pending,
+            "vector_model": figures.vector_model,
             "sources": [{"source": s.source_key, "last_sync_at": s.last_sync_at.isoformat() if s.last_sync_at else None,
                          "last_report": s.last_report} for s in figures.store.syncs],
         }, indent=2, default=str))
@@ -393,18 +414,28 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 def reindex(
     ctx: typer.Context,
     to: Optional[str] = typer.Option(None, "--to", help="Rebuild into this backend: embedded or elasticsearch (default: the configured one)."),
-    pending: bool = typer.Option(False, "--pending", help="Only index the queued backlog (e.g. after the index was down)."),
+    pending: bool = typer.Option(
+        False, "--pending",
+        help="Only the backlogs: queued documents (e.g. after the index was down) and documents without vectors "
+        "(`--defer-vectors`, or a new embedding model).",
+    ),
 ) -> None:
-    """Rebuild the search index from the graph (unchanged texts reuse their cached embeddings)."""
+    """Rebuild the search index from the graph, then embed every document without a vector (unchanged
+    texts reuse their cached embeddings)."""
     if to is not None:
         if to not in ("embedded", "elasticsearch"):
             err_console.print(f"[red]error:[/] unknown backend {to!r} — use embedded or elasticsearch")
             raise typer.Exit(2)
         ctx.obj = ctx.obj.model_copy(update={"search_backend": to})
     with service(ctx) as svc, progress_bar(err_console) as progress:
-        task = progress.add_task(f"reindex into {svc.index.name}", total=None, rate="—")
-        written = svc.reindex(pending_only=pending, on_progress=lambda _w, n: progress.update(task, completed=n))
-    console.print(f"Indexed {written:,} documents into the {to or ctx.obj.search_backend} index.")
+        documents = RateTracker(progress, f"index into {svc.index.name}: documents + BM25", svc.stats().store.index_backlog
+                                if pending else None)
+        written = svc.reindex(pending_only=pending, on_progress=lambda _w, n: documents.update(n), vectors=False)
+        documents.update(written, written)
+        vectors = RateTracker(progress, "vectors", svc.vector_backlog())
+        left = svc.embed_pending(on_progress=vectors.update)
+    console.print(f"Indexed {written:,} documents into the {to or ctx.obj.search_backend} index"
+                  + (f"; {left:,} still without a vector." if left else "; every document has its vector."))
 
 
 @app.command()
@@ -418,8 +449,8 @@ def migrate(
 
         def on_progress(table: str, rows: int) -> None:
             if table not in tasks:
-                tasks[table] = progress.add_task(f"copy {table}", total=None, rate="—")
-            progress.update(tasks[table], completed=rows)  # type: ignore[arg-type]
+                tasks[table] = RateTracker(progress, f"copy {table}")
+            tasks[table].update(rows)  # type: ignore[attr-defined]
 
         result = svc.migrate_to(to, on_progress=on_progress)
     counts = ", ".join(f"{table} {rows:,}" for table, rows in result.rows.items())

@@ -107,9 +107,13 @@ def report_table(report: IngestReport) -> Table:
         ("deleted (tombstoned)", report.deleted),
         ("edges written", report.edges),
         ("events written", report.events),
+        ("documents indexed", report.indexed),
         ("texts embedded", report.embedded),
+        *([("vectors pending", f"{report.vectors_pending:,} (searchable by BM25; `xmem reindex --pending` embeds them)")]
+          if report.vectors_pending else []),
         ("warnings", report.warning_count),
-        ("seconds", f"{report.seconds:.1f} (embedding {report.embed_seconds:.1f})"),
+        ("seconds", f"{report.seconds:.1f} (searchable by BM25 after {report.searchable_seconds:.1f}, "
+                    f"embedding {report.embed_seconds:.1f})"),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
@@ -248,6 +252,9 @@ def stats_tables(stats: MemoryStats) -> list[Table]:
         totals.add_row("indexed documents", f"{stats.indexed_documents:,} ({stats.index_backend})")
         totals.add_row("index size", f"{(stats.index_bytes or 0) / 1e6:.1f} MB")
     totals.add_row("index backlog", f"{stats.store.index_backlog:,}")
+    if stats.vectors_pending is not None:
+        hint = " — searchable by BM25; `xmem reindex --pending` embeds them" if stats.vectors_pending else ""
+        totals.add_row("vectors pending", f"{stats.vectors_pending:,} ({stats.vector_model}){hint}")
     syncs = Table(title="Sources", title_justify="left")
     syncs.add_column("source")
     syncs.add_column("last sync")

@@ -77,6 +77,13 @@ class CachedEmbedder:
     def dimension(self) -> int:
         return self.inner.dimension
 
+    def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of those of ``texts`` embedded before, by text (nothing is computed)."""
+        if not self.cache or not texts:
+            return {}
+        by_key = {text_key(t): t for t in texts}
+        return {by_key[k]: v for k, v in self.cache.get_many(self.name, sorted(by_key)).items()}
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import time
 

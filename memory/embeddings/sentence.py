@@ -32,11 +32,16 @@ def resolve_model_path(name: str) -> str:
     )
 
 
+def model_label(model: str) -> str:
+    """The name vectors of ``model`` are cached and recorded under (a folder's name, or the model name)."""
+    return Path(model).name if Path(model).expanduser().is_dir() else model
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384 dimensions) by default; the model loads on first use."""
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64, device: str = "cpu") -> None:
-        self.name = Path(model).name if Path(model).is_dir() else model
+        self.name = model_label(model)
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
         self.device = device

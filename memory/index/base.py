@@ -20,8 +20,12 @@ from memory.query.ast import Expr, SearchQuery
 class SearchDocument:
     """The searchable view of one node.
 
-    ``text`` is prose and is embedded; ``lexical`` (params, metric names, tag values) is
-    matched by BM25 only; ``params``/``metrics``/``tags`` serve typed filters.
+    ``text`` is prose (BM25 and snippets); ``semantic`` is what is embedded (see
+    :func:`memory.index.documents.semantic_text`; ``text`` when empty); ``lexical`` (params,
+    metric names, tag values) is matched by BM25 only; ``params``/``metrics``/``tags`` serve
+    typed filters. ``vector`` may be missing: the document is then searchable by BM25 and
+    waits in the index's vector backlog (:meth:`SearchIndex.pending_vectors`); ``vector_model``
+    names the embedder that computed it.
     """
 
     urn: str
@@ -42,6 +46,12 @@ class SearchDocument:
     outcome: dict[str, Any] = field(default_factory=dict)
     group_key: str | None = None
     vector: np.ndarray | None = None
+    semantic: str = ""
+    vector_model: str | None = None
+
+    @property
+    def embedding_text(self) -> str:
+        return self.semantic or self.text
 
     def filter_view(self) -> dict[str, Any]:
         """The mapping the reference evaluator sees (same fields the backends filter on)."""
@@ -129,10 +139,25 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def index(self, docs: Sequence[SearchDocument]) -> None:
-        """Insert or replace documents (``vector`` must be set)."""
+        """Insert or replace documents; they are searchable by BM25 at once. A document without a
+        ``vector`` joins the vector backlog (:meth:`pending_vectors`)."""
 
     @abc.abstractmethod
     def delete(self, urns: Sequence[str]) -> None: ...
+
+    # -- the vector backlog: documents whose vector is missing or was computed by another model
+    @abc.abstractmethod
+    def pending_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` ``(urn, embedding text)`` of documents without a vector of ``model``."""
+
+    @abc.abstractmethod
+    def vector_backlog(self, model: str) -> int:
+        """How many documents have no vector of ``model``."""
+
+    @abc.abstractmethod
+    def set_vectors(self, model: str, vectors: Sequence[tuple[str, str, np.ndarray]]) -> int:
+        """Store ``(urn, embedding text, vector)`` triples; a triple whose text no longer is the
+        document's (it changed meanwhile) is ignored. Returns how many were stored."""
 
     @abc.abstractmethod
     def lexical(self, text: str, filter: Expr | None, k: int, *, also: Sequence[str] = ()) -> list[Ranked]:

@@ -1,11 +1,16 @@
-"""Derive a node's search document: prose to embed, fields to match lexically, values to filter.
+"""Derive a node's search document: prose for BM25 and snippets, the text to embed, fields to
+match lexically, values to filter.
 
-Params and metric values stay out of the embedded text (they are matched lexically and
-by filters), so the runs of a sweep share most of their text and are embedded once.
+The embedded text (:func:`semantic_text`) carries only what has meaning for a language model —
+kind, name, notes, status, short tags, param *names*, neighbours' names, a failure message —
+with numbers and ids written as ``#``: param values, metrics, seeds, fold numbers, dates and
+instance ids are matched lexically (BM25) and by filters. So the trials of a sweep, the folds
+of a cross-validation and the retries of a job share one embedded text, embedded once.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from memory.entities import Edge, Node
@@ -52,6 +57,63 @@ def _outcome_sentence(outcome: dict[str, Any]) -> str:
     if verdict in ("better", "worse"):
         return f"Outcome: {verdict} than the baseline on {metric}."
     return ""
+
+
+#: dates and times, then numbers standing alone (not part of a name: ``resnet50``, ``ResNet-50``, ``patch16_224``)
+_NUMBER = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|(?<![\w.\-])[-+]?\d+(?:[.,:]\d+)*(?:[eE][-+]?\d+)?%?(?![\w\-])"
+)
+#: ids: UUIDs and hex digests or instance ids (7+ hex characters with a digit)
+_ID = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+    r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}\b"
+)
+#: the embedded text is cut here (the model reads at most 256 word pieces; meaning comes first)
+SEMANTIC_CHARS = 700
+#: at most this many param names are embedded (a 150-param pipeline is matched by BM25)
+SEMANTIC_PARAMS = 24
+
+
+def normalise_for_embedding(text: str) -> str:
+    """Numbers and ids become ``#`` so texts that differ only by them are embedded once."""
+    return _NUMBER.sub("#", _ID.sub("#", text))
+
+
+def _meaningful_tag(key: str, value: str) -> bool:
+    """Short prose-like tag values; not URLs, paths, ids or numbers."""
+    return (
+        len(value) < 60
+        and not any(mark in value for mark in ("/", "\\", "://", "@"))
+        and any(c.isalpha() for c in normalise_for_embedding(value))
+    )
+
+
+def semantic_text(node: Node, links: dict[str, list[str]]) -> str:
+    """What the embedding model reads for ``node`` (see the module docstring)."""
+    props = node.properties
+    status = props.get("status")
+    parts = [f"{_KIND_LABEL.get(node.kind.value, node.kind.value)}: {node.name}."]
+    for text in dict.fromkeys((node.description, props.get("notes"))):
+        if text and text.strip():
+            parts.append(text.strip()[:400])
+    if node.kind.value == "job_run" and props.get("error_message"):
+        parts.append(f"Failed with error: {str(props['error_message'])[:400]}")
+    if status and status not in ("FINISHED", "READY", "COMPLETE"):
+        parts.append(f"Status {str(status).lower()}.")
+    if node.project:
+        parts.append(f"Project {node.project}.")
+    if props.get("stage") and props["stage"] != "None":
+        parts.append(f"Stage {props['stage']}.")
+    tags = [f"{k}: {v}" for k, v in sorted((props.get("tags") or {}).items()) if _meaningful_tag(str(k), str(v))]
+    if tags:
+        parts.append("Tags: " + "; ".join(tags) + ".")
+    names = [str(k) for k in sorted(props.get("params") or {})]
+    if names:
+        parts.append("Params: " + ", ".join(names[:SEMANTIC_PARAMS]) + ".")
+    for words, linked in sorted(links.items()):
+        parts.append(f"{words[0].upper()}{words[1:]} {', '.join(sorted(set(linked))[:5])}.")
+    return normalise_for_embedding(" ".join(parts))[:SEMANTIC_CHARS]
 
 
 def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDocument:
@@ -116,6 +178,7 @@ def build_document(node: Node, neighbours: list[tuple[Edge, Node]]) -> SearchDoc
         source_id=node.source.id,
         source_url=node.source.url,
         text=" ".join(prose),
+        semantic=semantic_text(node, links),
         lexical=lexical,
         project=node.project,
         status=status,

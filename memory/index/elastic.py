@@ -25,12 +25,16 @@ from memory.query.analysis import analyze, query_stems
 from memory.query.evaluate import to_number
 from memory.query.ast import Expr
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 _KEYWORD = {"type": "keyword", "normalizer": "lowercase", "ignore_above": 1024}
 
 
-def mapping(dimension: int) -> dict[str, Any]:
-    """Explicit mapping: analysed text, normalised keywords for filters, numbers, dates and the vector."""
+def mapping(dimension: int | None) -> dict[str, Any]:
+    """Explicit mapping: analysed text, normalised keywords for filters, numbers, dates and the vector
+    (its dimension is taken from the first vector when not known yet)."""
+    vector: dict[str, Any] = {"type": "dense_vector", "index": True, "similarity": "cosine"}
+    if dimension:
+        vector["dims"] = dimension
     return {
         "_meta": {"mapping_version": MAPPING_VERSION},
         "dynamic": "strict",
@@ -60,7 +64,9 @@ def mapping(dimension: int) -> dict[str, Any]:
             "tags_num": {"type": "object", "dynamic": True},
             "metrics": {"type": "object", "dynamic": True},
             "outcome_json": {"type": "object", "enabled": False},
-            "vector": {"type": "dense_vector", "dims": dimension, "index": True, "similarity": "cosine"},
+            "semantic": {"type": "text", "index": False},
+            "vector_model": {"type": "keyword"},
+            "vector": vector,
         },
         "dynamic_templates": [
             {"params_text": {"path_match": "params.*", "mapping": _KEYWORD}},
@@ -159,7 +165,7 @@ class ElasticsearchIndex(SearchIndex):
             self._index_name = sorted(aliases)[-1] if aliases else None
         return self._index_name
 
-    def ensure_index(self, dimension: int) -> str:
+    def ensure_index(self, dimension: int | None = None) -> str:
         """Create the index behind the alias, or migrate to the current mapping version."""
         current = self._current_index()
         if current is not None and current == self._verified:
@@ -195,7 +201,13 @@ class ElasticsearchIndex(SearchIndex):
         self._index_name = self._verified = None
 
     # -- writes
-    def _action(self, doc: SearchDocument) -> dict[str, Any]:
+    def _action(self, doc: SearchDocument, kept: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The bulk action writing ``doc``; ``kept`` is the stored vector it keeps (same semantic text)."""
+        vector: dict[str, Any] = {}
+        if doc.vector is not None:
+            vector = {"vector": np.asarray(doc.vector, dtype=np.float32).tolist(), "vector_model": doc.vector_model or ""}
+        elif kept:
+            vector = kept
         return {
             "_op_type": "index",
             "_index": self.alias,
@@ -213,7 +225,8 @@ class ElasticsearchIndex(SearchIndex):
                 "tags_num": _numbers(doc.tags),
                 "metrics": {encode_name(k): v for k, v in doc.metrics.items() if np.isfinite(v)},
                 "outcome_json": doc.outcome,
-                "vector": np.asarray(doc.vector, dtype=np.float32).tolist(),
+                "semantic": doc.embedding_text,
+                **vector,
             },
         }
 
@@ -245,9 +258,64 @@ class ElasticsearchIndex(SearchIndex):
     def index(self, docs: Sequence[SearchDocument]) -> None:
         if not docs:
             return
-        self.ensure_index(int(np.asarray(docs[0].vector).shape[0]))
-        self._bulk([self._action(d) for d in docs], "indexing")
+        with_vector = next((d for d in docs if d.vector is not None), None)
+        self.ensure_index(int(np.asarray(with_vector.vector).shape[0]) if with_vector is not None else None)
+        kept = self._kept_vectors([d for d in docs if d.vector is None])
+        self._bulk([self._action(d, kept.get(d.urn)) for d in docs], "indexing")
         self.flush()
+
+    def _kept_vectors(self, docs: Sequence[SearchDocument]) -> dict[str, dict[str, Any]]:
+        """The stored vectors of ``docs`` whose semantic text is unchanged (re-indexing keeps them)."""
+        if not docs:
+            return {}
+        response = self._call("fetch", self.client.mget, index=self.alias, ids=[_doc_id(d.urn) for d in docs],
+                              source_includes=["urn", "semantic", "vector", "vector_model"])
+        wanted = {d.urn: d.embedding_text for d in docs}
+        kept = {}
+        for item in response["docs"]:
+            source = item.get("_source") or {}
+            if item.get("found") and source.get("vector") is not None and source.get("semantic") == wanted.get(source.get("urn")):
+                kept[source["urn"]] = {"vector": source["vector"], "vector_model": source.get("vector_model") or ""}
+        return kept
+
+    # -- the vector backlog
+    def _backlog_query(self, model: str) -> dict[str, Any]:
+        return {"bool": {"must_not": [{"term": {"vector_model": model}}]}}
+
+    def pending_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:
+        hits = self._search("backlog", query=self._backlog_query(model), size=limit, sort=[{"urn": "asc"}],
+                            source_includes=["urn", "semantic", "text"])
+        return [(h["_source"]["urn"], h["_source"].get("semantic") or h["_source"].get("text") or "") for h in hits]
+
+    def vector_backlog(self, model: str) -> int:
+        if self._current_index() is None:
+            return 0
+        return int(self._call("count", self.client.count, index=self.alias, query=self._backlog_query(model))["count"])
+
+    #: a fixed script, values only as params: the vector is kept only if the text it embeds is still the document's
+    _SET_VECTOR = (
+        "def text = ctx._source.semantic != null ? ctx._source.semantic : ctx._source.text; "
+        "if (text == params.semantic) { ctx._source.vector = params.vector; "
+        "ctx._source.vector_model = params.model } else { ctx.op = 'noop' }"
+    )
+
+    def set_vectors(self, model: str, vectors: Sequence[tuple[str, str, np.ndarray]]) -> int:
+        if not vectors:
+            return 0
+        self.ensure_index(int(np.asarray(vectors[0][2]).shape[0]))
+        actions = [
+            {"_op_type": "update", "_index": self.alias, "_id": _doc_id(urn),
+             "script": {"source": self._SET_VECTOR, "lang": "painless",
+                        "params": {"semantic": semantic, "vector": np.asarray(vector, dtype=np.float32).tolist(),
+                                   "model": model}}}
+            for urn, semantic, vector in vectors
+        ]
+        results = self._call("vectors", lambda: list(helpers.streaming_bulk(
+            self.client, actions, max_retries=5, initial_backoff=0.5, raise_on_error=False, raise_on_exception=False,
+            chunk_size=200)))
+        stored = sum(1 for ok, item in results if ok and next(iter(item.values())).get("result") == "updated")
+        self.flush()
+        return stored
 
     def delete(self, urns: Sequence[str]) -> None:
         if not urns or self._current_index() is None:
@@ -385,4 +453,6 @@ def _to_document(source: dict[str, Any], with_vector: bool) -> SearchDocument:
         tags={_decode_name(k): v for k, v in (source.get("tags") or {}).items()},
         outcome=source.get("outcome_json") or {}, group_key=source.get("group_key"),
         vector=np.asarray(source["vector"], dtype=np.float32) if with_vector and source.get("vector") else None,
+        semantic=source.get("semantic") or "",
+        vector_model=source.get("vector_model") if with_vector and source.get("vector") else None,
     )

@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+try:  # ONNX Runtime must be loaded before usearch, whose module carries its own libstdc++
+    import onnxruntime  # noqa: F401
+except ImportError:  # the torch embedding backend needs no ONNX Runtime
+    pass
 from usearch.index import Index, MetricKind
 
 from memory.index.base import Ranked, SearchDocument, SearchIndex, VectorTable
@@ -37,7 +42,7 @@ CREATE TABLE IF NOT EXISTS docs (
   kind TEXT, name TEXT, source TEXT, source_id TEXT, source_url TEXT, project TEXT, status TEXT,
   person TEXT, outcome TEXT, time REAL,
   text TEXT, lexical TEXT, params TEXT, metrics TEXT, tags TEXT, outcome_json TEXT, group_key TEXT,
-  vector BLOB, vec_gen INTEGER NOT NULL DEFAULT 0
+  vector BLOB, vec_gen INTEGER NOT NULL DEFAULT 0, semantic TEXT, vec_model TEXT
 );
 CREATE INDEX IF NOT EXISTS docs_vec_gen ON docs(vec_gen);
 CREATE INDEX IF NOT EXISTS docs_time ON docs(time);
@@ -79,6 +84,7 @@ class EmbeddedIndex(SearchIndex):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_columns()
         register_functions(self._db)
         self._reanalyze_if_needed()
         self._connectivity = connectivity
@@ -93,6 +99,16 @@ class EmbeddedIndex(SearchIndex):
 
     def _set_meta(self, key: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
+
+    def _add_columns(self) -> None:
+        """Indexes written before the vector backlog existed: every stored vector is of an unnamed model."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(docs)")}
+        for column in ("semantic", "vec_model"):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE docs ADD COLUMN {column} TEXT")
+        self._db.execute("UPDATE docs SET vec_model = '' WHERE vector IS NOT NULL AND vec_model IS NULL")
+        # the backlog is read through this index: vec_model is NULL exactly when there is no vector
+        self._db.execute("CREATE INDEX IF NOT EXISTS docs_vec_model ON docs(vec_model)")
 
     def _reanalyze_if_needed(self) -> None:
         """Rebuild the FTS table from the stored documents when the text analysis changed."""
@@ -148,52 +164,138 @@ class EmbeddedIndex(SearchIndex):
 
     # -- writes
     def index(self, docs: Sequence[SearchDocument]) -> None:
+        """Insert or replace documents. One without a vector keeps the stored vector if its
+        ``semantic`` text is unchanged, else it joins the vector backlog."""
         if not docs:
             return
         with self._lock:
             generation = self.generation + 1
-            ndim = int(docs[0].vector.shape[0]) if docs[0].vector is not None else None
-            if ndim is None:
-                raise ValueError("documents must carry a vector to be indexed")
-            keys: list[int] = []
-            vectors: list[np.ndarray] = []
+            added: dict[int, np.ndarray] = {}
+            dropped: list[int] = []
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if self._meta("ndim") is None:
-                    self._set_meta("ndim", ndim)
+                stored = self._stored_semantics([d.urn for d in docs])
                 for doc in docs:
-                    vector = np.asarray(doc.vector, dtype=np.float32)
+                    vector = None if doc.vector is None else np.asarray(doc.vector, dtype=np.float32)
+                    if vector is not None:
+                        self._check_dimension(int(vector.shape[0]))
+                    before = stored.get(doc.urn)
+                    keep = vector is None and before is not None and before[1] == doc.embedding_text and before[2]
                     row = (
                         doc.urn, doc.kind, doc.name, doc.source, doc.source_id, doc.source_url, doc.project,
                         doc.status, doc.person, doc.outcome.get("verdict"), _epoch(doc.time), doc.text, doc.lexical,
                         json.dumps(doc.params), json.dumps(doc.metrics), json.dumps(doc.tags),
-                        json.dumps(doc.outcome), doc.group_key, vector.tobytes(), generation,
+                        json.dumps(doc.outcome), doc.group_key, doc.embedding_text,
                     )
                     (rowid,) = self._db.execute(
-                        f"INSERT INTO docs ({_COLUMNS}, vector, vec_gen) VALUES ({','.join('?' * 20)}) "
+                        f"INSERT INTO docs ({_COLUMNS}, semantic) VALUES ({','.join('?' * 19)}) "
                         "ON CONFLICT(urn) DO UPDATE SET "
-                        + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in (_COLUMNS + ", vector, vec_gen").split(",")[1:])
+                        + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in (_COLUMNS + ", semantic").split(",")[1:])
                         + " RETURNING rowid",
                         row,
                     ).fetchone()
+                    if vector is not None:
+                        self._db.execute("UPDATE docs SET vector = ?, vec_model = ?, vec_gen = ? WHERE rowid = ?",
+                                         (vector.tobytes(), doc.vector_model or "", generation, rowid))
+                        added[rowid] = vector
+                    elif not keep and before is not None and before[2]:
+                        self._db.execute("UPDATE docs SET vector = NULL, vec_model = NULL WHERE rowid = ?", (rowid,))
+                        self._db.execute("INSERT INTO vec_deletions (key, gen) VALUES (?, ?)", (rowid, generation))
+                        dropped.append(rowid)
                     self._db.execute("DELETE FROM docs_fts WHERE rowid = ?", (rowid,))
                     self._db.execute(
                         "INSERT INTO docs_fts (rowid, name, text, lexical) VALUES (?, ?, ?, ?)",
                         (rowid, analyze(doc.name), analyze(doc.text), analyze(doc.lexical)),
                     )
-                    keys.append(rowid)
-                    vectors.append(vector)
                 self._set_meta("generation", generation)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            if self._hnsw is None:
-                self._hnsw = self._new_hnsw(ndim)
+            self._graph_remove(dropped)
+            self._graph_add(added)
+
+    def _stored_semantics(self, urns: Sequence[str]) -> dict[str, tuple[int, str | None, bool]]:
+        """urn → (rowid, semantic text, has a vector) of the stored documents among ``urns``."""
+        found: dict[str, tuple[int, str | None, bool]] = {}
+        for start in range(0, len(urns), 500):
+            chunk = list(urns[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for urn, rowid, semantic, has_vector in self._db.execute(
+                f"SELECT urn, rowid, semantic, vector IS NOT NULL FROM docs WHERE urn IN ({marks})", chunk
+            ):
+                found[urn] = (rowid, semantic, bool(has_vector))
+        return found
+
+    def _check_dimension(self, ndim: int) -> None:
+        """Record the vectors' dimension; a model of another dimension replaces every vector."""
+        known = self._meta("ndim")
+        if known is None:
+            self._set_meta("ndim", ndim)
+        elif int(known) != ndim:
+            self._db.execute("UPDATE docs SET vector = NULL, vec_model = NULL WHERE vector IS NOT NULL")
+            self._set_meta("ndim", ndim)
+            self._set_meta("saved_generation", -1)
+            self._hnsw = None
+
+    def _graph_add(self, vectors: dict[int, np.ndarray]) -> None:
+        if not vectors:
+            return
+        if self._hnsw is None:
+            self._hnsw = self._new_hnsw(int(next(iter(vectors.values())).shape[0]))
+        keys = list(vectors)
+        for key in keys:
+            if self._hnsw.contains(key):
+                self._hnsw.remove(key)
+        self._hnsw.add(np.array(keys, dtype=np.uint64), np.stack([vectors[k] for k in keys]))
+
+    def _graph_remove(self, keys: Sequence[int]) -> None:
+        if self._hnsw is not None:
             for key in keys:
                 if self._hnsw.contains(key):
                     self._hnsw.remove(key)
-            self._hnsw.add(np.array(keys, dtype=np.uint64), np.stack(vectors))
+
+    # -- the vector backlog
+    def pending_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT urn, coalesce(semantic, text) FROM docs WHERE vec_model IS NULL OR vec_model < ? OR vec_model > ? "
+                "ORDER BY rowid LIMIT ?",
+                (model, model, limit),
+            ).fetchall()
+        return [(urn, semantic or "") for urn, semantic in rows]
+
+    def vector_backlog(self, model: str) -> int:
+        with self._lock:
+            return int(self._db.execute(
+                "SELECT count(*) FROM docs WHERE vec_model IS NULL OR vec_model < ? OR vec_model > ?", (model, model)
+            ).fetchone()[0])
+
+    def set_vectors(self, model: str, vectors: Sequence[tuple[str, str, np.ndarray]]) -> int:
+        if not vectors:
+            return 0
+        with self._lock:
+            generation = self.generation + 1
+            added: dict[int, np.ndarray] = {}
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for urn, semantic, vector in vectors:
+                    vector = np.asarray(vector, dtype=np.float32)
+                    self._check_dimension(int(vector.shape[0]))
+                    row = self._db.execute(
+                        "UPDATE docs SET vector = ?, vec_model = ?, vec_gen = ? WHERE urn = ? AND coalesce(semantic, text) = ? "
+                        "RETURNING rowid",
+                        (vector.tobytes(), model, generation, urn, semantic),
+                    ).fetchone()
+                    if row is not None:
+                        added[row[0]] = vector
+                self._set_meta("generation", generation)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._graph_add(added)
+            return len(added)
 
     def delete(self, urns: Sequence[str]) -> None:
         if not urns:
@@ -282,7 +384,8 @@ class EmbeddedIndex(SearchIndex):
                 return self._ann(query, k, allowed=None)
             params: list[Any] = []
             where = self._where(filter, params)
-            allowed = [r[0] for r in self._db.execute(f"SELECT rowid FROM docs WHERE {where}", params)]
+            allowed = [r[0] for r in self._db.execute(
+                f"SELECT rowid FROM docs WHERE vec_model IS NOT NULL AND ({where})", params)]
             if not allowed:
                 return []
             if len(allowed) <= EXACT_SEARCH_LIMIT:
@@ -295,7 +398,9 @@ class EmbeddedIndex(SearchIndex):
         with self._lock:
             if self._hnsw is None or len(self._hnsw) == 0:
                 return VectorTable([], np.zeros(0), np.zeros((0, 0), dtype=np.float32))
-            rows = self._db.execute(f"SELECT rowid, urn, time FROM docs WHERE {where} ORDER BY time, urn", params).fetchall()
+            rows = self._db.execute(
+                f"SELECT rowid, urn, time FROM docs WHERE vec_model IS NOT NULL AND ({where}) ORDER BY time, urn", params
+            ).fetchall()
             if not rows:
                 return VectorTable([], np.zeros(0), np.zeros((0, 0), dtype=np.float32))
             matrix = np.asarray(self._hnsw.get(np.array([r[0] for r in rows], dtype=np.uint64)), dtype=np.float32)
@@ -346,7 +451,7 @@ class EmbeddedIndex(SearchIndex):
                 chunk = list(urns[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 for row in self._db.execute(
-                    f"SELECT {_COLUMNS}, vector FROM docs WHERE urn IN ({marks})", chunk
+                    f"SELECT {_COLUMNS}, vector, semantic, vec_model FROM docs WHERE urn IN ({marks})", chunk
                 ):
                     out[row[0]] = _row_to_document(row, with_vectors)
         return out
@@ -372,11 +477,12 @@ class EmbeddedIndex(SearchIndex):
 
 def _row_to_document(row: Sequence[Any], with_vector: bool) -> SearchDocument:
     (urn, kind, name, source, source_id, source_url, project, status, person, _verdict, time, text, lexical,
-     params, metrics, tags, outcome, group_key, vector) = row
+     params, metrics, tags, outcome, group_key, vector, semantic, vec_model) = row
     return SearchDocument(
         urn=urn, kind=kind, name=name, source=source, source_id=source_id, source_url=source_url, project=project,
         status=status, person=person, time=datetime.fromtimestamp(time, timezone.utc) if time is not None else None,
         text=text or "", lexical=lexical or "", params=json.loads(params or "{}"), metrics=json.loads(metrics or "{}"),
         tags=json.loads(tags or "{}"), outcome=json.loads(outcome or "{}"), group_key=group_key,
         vector=np.frombuffer(vector, dtype=np.float32) if (with_vector and vector is not None) else None,
+        semantic=semantic or "", vector_model=vec_model if (with_vector and vector is not None) else None,
     )

@@ -229,3 +229,73 @@ def test_backend_filters_agree_with_the_reference_evaluator(open_index, corpus) 
         expected = {urn for urn, view in views.items() if evaluate(flt, view) is True}
         got = {r.urn for r in index.browse(flt, 100)}
         assert got == expected, source
+
+
+# -- the vector backlog: documents searchable by BM25 at once, their vectors filled in later
+MODEL = "test-model"
+
+
+def _without_vectors(corpus: list[SearchDocument]) -> list[SearchDocument]:
+    from dataclasses import replace
+
+    return [replace(d, vector=None, vector_model=None, semantic=f"semantic {d.text}") for d in corpus]
+
+
+def test_documents_without_vectors_are_searchable_by_bm25_and_wait_in_the_backlog(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    bare = _without_vectors(corpus)
+    index.index(bare)
+    assert index.vector_backlog(MODEL) == len(corpus)
+    assert index.vector(embedder.embed(["mixup"])[0], None, 10) == []
+    assert index.lexical("mixup", None, 10)[0].urn == "t://r3"
+    query = SearchQuery("mixup augmentation", limit=3)
+    assert index.search(query, embedder.embed([query.text])[0]).hits[0].urn == "t://r3"  # hybrid, BM25 only so far
+    pending = index.pending_vectors(MODEL, 100)
+    assert sorted(pending) == sorted((d.urn, d.semantic) for d in bare)
+    half = pending[:3]
+    stored = index.set_vectors(MODEL, [(urn, text, embedder.embed([text])[0]) for urn, text in half])
+    assert stored == 3
+    assert index.vector_backlog(MODEL) == len(corpus) - 3
+    assert {urn for urn, _ in index.pending_vectors(MODEL, 100)} == {d.urn for d in bare} - {u for u, _ in half}
+    found = {r.urn for r in index.vector(embedder.embed(["anything"])[0], None, 10)}
+    assert found == {u for u, _ in half}  # only documents with a vector are vector candidates
+    rest = index.pending_vectors(MODEL, 100)
+    index.set_vectors(MODEL, [(urn, text, embedder.embed([text])[0]) for urn, text in rest])
+    assert index.vector_backlog(MODEL) == 0 and index.pending_vectors(MODEL, 10) == []
+    docs = index.get_documents([bare[0].urn], with_vectors=True)
+    assert docs[bare[0].urn].vector_model == MODEL and docs[bare[0].urn].semantic == bare[0].semantic
+
+
+def test_reindexing_keeps_a_vector_while_its_text_is_unchanged(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    index = open_index()
+    bare = _without_vectors(corpus)
+    index.index(bare)
+    index.set_vectors(MODEL, [(d.urn, d.semantic, embedder.embed([d.semantic])[0]) for d in bare])
+    # the same documents again (a re-ingest: metrics or prose changed, the embedded text did not)
+    index.index([replace(d, text=d.text + " again") for d in bare])
+    assert index.vector_backlog(MODEL) == 0
+    # one embedded text changed: that document loses its vector and is pending with the new text
+    changed = replace(bare[0], semantic="semantic focal loss on a new dataset")
+    index.index([changed])
+    assert index.pending_vectors(MODEL, 10) == [(changed.urn, changed.semantic)]
+    assert changed.urn not in {r.urn for r in index.vector(embedder.embed([bare[0].semantic])[0], None, 20)}
+    # a vector computed for the old text arrives late: it is refused
+    assert index.set_vectors(MODEL, [(changed.urn, bare[0].semantic, embedder.embed([bare[0].semantic])[0])]) == 0
+    assert index.vector_backlog(MODEL) == 1
+    reopened = open_index()  # the backlog is durable
+    assert reopened.pending_vectors(MODEL, 10) == [(changed.urn, changed.semantic)]
+
+
+def test_a_new_model_puts_every_document_back_in_the_backlog_and_old_vectors_keep_serving(open_index, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    bare = _without_vectors(corpus)
+    index.index(bare)
+    index.set_vectors("old-model", [(d.urn, d.semantic, embedder.embed([d.semantic])[0]) for d in bare])
+    assert index.vector_backlog("old-model") == 0
+    assert index.vector_backlog(MODEL) == len(corpus)
+    assert len(index.vector(embedder.embed(["churn"])[0], None, 10)) == len(corpus)  # still served meanwhile
+    urn, text = index.pending_vectors(MODEL, 1)[0]
+    index.set_vectors(MODEL, [(urn, text, embedder.embed([text])[0])])
+    assert index.vector_backlog(MODEL) == len(corpus) - 1
