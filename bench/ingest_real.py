@@ -190,9 +190,11 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=None, help="run xmem from this checkout (PYTHONPATH)")
     parser.add_argument("--label", default="after", help="recorded with every figure (e.g. before / after)")
     parser.add_argument("--defer-vectors", action="store_true", help="ingest with --defer-vectors, then reindex --pending")
+    parser.add_argument("--no-wait", action="store_true", help="measure at once even if another MLflow server runs")
     parser.add_argument("--skip-api", action="store_true", help="skip the cold-search and API figures")
     args = parser.parse_args()
-    wait_for_quiet_machine(False)
+    if not args.no_wait:
+        wait_for_quiet_machine(False)
 
     from memory.demo.mlflow_server import MlflowServer
 

@@ -114,8 +114,13 @@ class MemoryService(WhyVerbs, DigestVerbs):
         self._indexing = threading.Lock()
         self._index_wanted = threading.Event()
         self._embedding = threading.Lock()
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._worker is not None:
+            self._worker.join(timeout=60)  # it stops after the step it is embedding
         self.index.close()
         self.store.close()
         if self.embedder.cache:
@@ -197,6 +202,8 @@ class MemoryService(WhyVerbs, DigestVerbs):
             report.searchable_seconds = round(time.perf_counter() - started, 3)
             if index and vectors and not report.index_unavailable:
                 self._embed_after_ingest(report, on_progress)
+            elif index and not report.index_unavailable:
+                report.vectors_pending = self.vector_backlog()
             report.embedded = self.embedder.computed - embed_before[0]
             report.embed_seconds = round(self.embedder.seconds - embed_before[1], 3)
             report.seconds = round(time.perf_counter() - started, 3)
@@ -314,6 +321,13 @@ class MemoryService(WhyVerbs, DigestVerbs):
             finally:
                 self._indexing.release()
 
+    def start_backlog_worker(self) -> threading.Thread:
+        """Index the queued documents and embed the vector backlog in a background thread (the API
+        server runs one at start; searches answer meanwhile, hybrid where vectors exist)."""
+        self._worker = threading.Thread(target=self.index_soon, name="xmem-backlog", daemon=True)
+        self._worker.start()
+        return self._worker
+
     def index_pending(self, *, batch_size: int = 500, on_progress: ProgressCallback | None = None) -> int:
         """Bring the search index in step with the graph (the store's outbox). Returns documents written.
 
@@ -359,7 +373,7 @@ class MemoryService(WhyVerbs, DigestVerbs):
         with self._embedding:
             total = self.index.vector_backlog(model)
             done = 0
-            while limit is None or done < limit:
+            while (limit is None or done < limit) and not self._stopping.is_set():
                 pending = self.index.pending_vectors(model, batch_size)
                 if not pending:
                     break

@@ -35,6 +35,7 @@ def create_app(settings: Settings, *, service: MemoryService | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = service is None
         app.state.service = service or MemoryService(settings)
+        app.state.service.start_backlog_worker()  # documents or vectors left by `xmem ingest --defer-vectors`
         try:
             yield
         finally:

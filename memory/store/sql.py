@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import bindparam, create_engine, event, func, or_, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,6 +94,17 @@ class SqlGraphStore(RowWrites, TokenVerbs, GraphStore):
 
     # -- plumbing
     def _migrate(self) -> None:
+        """Upgrade the schema to the newest migration (Alembic is loaded only when one is due)."""
+        try:
+            with self.engine.connect() as connection:
+                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            current = None
+        if current is not None and current == _head_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config(str(Path(__file__).with_name("alembic.ini")))
         config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
         try:
@@ -520,3 +530,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _head_revision() -> str:
+    """The newest migration's id, read from the migration files (the one no other revises)."""
+    revisions: dict[str, str | None] = {}
+    for path in (Path(__file__).with_name("migrations") / "versions").glob("*.py"):
+        source = path.read_text()
+        found = re.search(r'^revision\s*=\s*["\']([^"\']+)', source, re.M)
+        down = re.search(r'^down_revision\s*=\s*["\']([^"\']+)', source, re.M)
+        if found:
+            revisions[found.group(1)] = down.group(1) if down else None
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    return heads.pop() if len(heads) == 1 else ""
