@@ -23,6 +23,7 @@ from memory.entities import (
 )
 from memory.errors import BackendUnavailable, Conflict, InvalidConfig, InvalidQuery, NotFound, Unauthorized
 from memory.index import Hit, SearchIndex, SearchResult, build_document
+from memory.index.documents import DOCUMENT_EDGES_IN, DOCUMENT_EDGES_OUT
 from memory.index.embedded import EmbeddedIndex
 from memory.query import Compare, FieldRef, In, SearchQuery, all_of, parse_where
 from memory.query.ast import Expr
@@ -336,7 +337,7 @@ class MemoryService(WhyVerbs, DigestVerbs):
         """
         written = 0
         while True:
-            pending = self.store.pending_documents(limit=batch_size)
+            pending = self.store.pending_documents(limit=batch_size, outgoing=DOCUMENT_EDGES_OUT, incoming=DOCUMENT_EDGES_IN)
             if not pending:
                 return written
             gone = {p.node.urn for p in pending if p.node.deleted or p.node.kind.value in UNINDEXED_KINDS}

@@ -15,7 +15,7 @@ class MlflowConfig(BaseModel):
         default=(), description="Experiment names to ingest; empty means every experiment."
     )
     registry: bool = Field(default=True, description="Also ingest the model registry (models, versions, aliases, stages).")
-    page_size: int = Field(default=1000, ge=1, le=50_000, description="Runs per search_runs page.")
+    page_size: int = Field(default=5000, ge=1, le=50_000, description="Runs per search_runs page.")
     checkpoint_every: int = Field(default=200, ge=1, description="Runs between committed checkpoints.")
     timeout_seconds: float = Field(default=10.0, gt=0, description="Connection check timeout.")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -150,13 +151,21 @@ class MlflowIngestor(Ingestor):
             known_by_experiment.setdefault(scope, {})[urn] = fp
 
         experiments = self._selected_experiments()
-        for experiment in experiments:
-            if experiment.experiment_id in done:
-                continue
-            progress = {"started_at": started, "done": list(done), "in_experiment": experiment.experiment_id}
-            yield from self._experiment(experiment, known_by_experiment.get(experiment.experiment_id, {}), now, progress)
-            done.append(experiment.experiment_id)
-            yield Checkpoint(cursor={"pass": {"started_at": started, "done": done}})
+        todo = [e for e in experiments if e.experiment_id not in done]
+        # the next experiment's runs are listed while this one's are mapped and committed: the
+        # tracking server's work and ours overlap
+        with ThreadPoolExecutor(1, thread_name_prefix="mlflow-list") as lister:
+            listing = lister.submit(self._list_runs, todo[0].experiment_id) if todo else None
+            for position, experiment in enumerate(todo):
+                assert listing is not None
+                runs = listing.result()
+                if position + 1 < len(todo):
+                    listing = lister.submit(self._list_runs, todo[position + 1].experiment_id)
+                progress = {"started_at": started, "done": list(done), "in_experiment": experiment.experiment_id}
+                yield from self._experiment(experiment, runs, known_by_experiment.get(experiment.experiment_id, {}),
+                                            now, progress)
+                done.append(experiment.experiment_id)
+                yield Checkpoint(cursor={"pass": {"started_at": started, "done": done}})
 
         if not self.config.experiments:
             # experiments that vanished entirely (hard-deleted): their runs are tombstoned
@@ -194,10 +203,9 @@ class MlflowIngestor(Ingestor):
         return runs
 
     def _experiment(
-        self, experiment: Any, known: dict[str, str], now: datetime, progress: dict[str, Any]
+        self, experiment: Any, runs: list[Any], known: dict[str, str], now: datetime, progress: dict[str, Any]
     ) -> Iterator[Record]:
         project_urn = self.urns.experiment(experiment.experiment_id)
-        runs = self._list_runs(experiment.experiment_id)
         if experiment.lifecycle_stage == "deleted":
             for urn in sorted(set(known) | ({project_urn} if project_urn in known else set())):
                 yield Tombstone(urn=urn, at=now, reason="experiment deleted in MLflow")

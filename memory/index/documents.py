@@ -47,6 +47,11 @@ _LINK_WORDS = {
 }
 
 
+#: the edges a document is built from, by direction (``build_document`` reads no others)
+DOCUMENT_EDGES_OUT = frozenset({kind for kind, outgoing in _LINK_WORDS if outgoing} | {"child_of", "version_of"})
+DOCUMENT_EDGES_IN = frozenset({kind for kind, outgoing in _LINK_WORDS if not outgoing} | {"child_of"})
+
+
 def _outcome_sentence(outcome: dict[str, Any]) -> str:
     verdict = outcome.get("verdict")
     metric = outcome.get("metric")
@@ -72,7 +77,7 @@ _ID = re.compile(
 #: the embedded text is cut here (the model reads at most 256 word pieces; meaning comes first)
 SEMANTIC_CHARS = 700
 #: at most this many param names are embedded (a 150-param pipeline is matched by BM25)
-SEMANTIC_PARAMS = 24
+SEMANTIC_PARAMS = 16
 
 
 def normalise_for_embedding(text: str) -> str:
@@ -90,14 +95,17 @@ def _meaningful_tag(key: str, value: str) -> bool:
 
 
 def semantic_text(node: Node, links: dict[str, list[str]]) -> str:
-    """What the embedding model reads for ``node`` (see the module docstring)."""
+    """What the embedding model reads for ``node`` (see the module docstring). Short on purpose:
+    the encoder's cost grows with the words it reads, and words every document of a project
+    shares (the kind of a run, a tag value already in the name) tell documents apart no better."""
     props = node.properties
     status = props.get("status")
-    parts = [f"{_KIND_LABEL.get(node.kind.value, node.kind.value)}: {node.name}."]
+    kind = node.kind.value
+    parts = [f"{node.name}." if kind == "run" else f"{_KIND_LABEL.get(kind, kind)}: {node.name}."]
     for text in dict.fromkeys((node.description, props.get("notes"))):
         if text and text.strip():
             parts.append(text.strip()[:400])
-    if node.kind.value == "job_run" and props.get("error_message"):
+    if kind == "job_run" and props.get("error_message"):
         parts.append(f"Failed with error: {str(props['error_message'])[:400]}")
     if status and status not in ("FINISHED", "READY", "COMPLETE"):
         parts.append(f"Status {str(status).lower()}.")
@@ -105,14 +113,17 @@ def semantic_text(node: Node, links: dict[str, list[str]]) -> str:
         parts.append(f"Project {node.project}.")
     if props.get("stage") and props["stage"] != "None":
         parts.append(f"Stage {props['stage']}.")
-    tags = [f"{k}: {v}" for k, v in sorted((props.get("tags") or {}).items()) if _meaningful_tag(str(k), str(v))]
+    name = node.name.lower()
+    tags = [f"{k}: {v}" for k, v in sorted((props.get("tags") or {}).items())
+            if _meaningful_tag(str(k), str(v)) and str(v).lower() not in name]
     if tags:
         parts.append("Tags: " + "; ".join(tags) + ".")
     names = [str(k) for k in sorted(props.get("params") or {})]
     if names:
         parts.append("Params: " + ", ".join(names[:SEMANTIC_PARAMS]) + ".")
     for words, linked in sorted(links.items()):
-        parts.append(f"{words[0].upper()}{words[1:]} {', '.join(sorted(set(linked))[:5])}.")
+        distinct = sorted({normalise_for_embedding(n) for n in linked})
+        parts.append(f"{words[0].upper()}{words[1:]} {', '.join(distinct[:3])}.")
     return normalise_for_embedding(" ".join(parts))[:SEMANTIC_CHARS]
 
 

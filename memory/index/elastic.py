@@ -292,28 +292,29 @@ class ElasticsearchIndex(SearchIndex):
             return 0
         return int(self._call("count", self.client.count, index=self.alias, query=self._backlog_query(model))["count"])
 
-    #: a fixed script, values only as params: the vector is kept only if the text it embeds is still the document's
-    _SET_VECTOR = (
-        "def text = ctx._source.semantic != null ? ctx._source.semantic : ctx._source.text; "
-        "if (text == params.semantic) { ctx._source.vector = params.vector; "
-        "ctx._source.vector_model = params.model } else { ctx.op = 'noop' }"
-    )
-
     def set_vectors(self, model: str, vectors: Sequence[tuple[str, str, np.ndarray]]) -> int:
+        """Partial updates guarded by the sequence number read with the document's text: a document
+        re-indexed meanwhile (another text) refuses the update (version conflict), as it should.
+        (No script: minimal distributions ship without a scripting language.)"""
         if not vectors:
             return 0
         self.ensure_index(int(np.asarray(vectors[0][2]).shape[0]))
-        actions = [
-            {"_op_type": "update", "_index": self.alias, "_id": _doc_id(urn),
-             "script": {"source": self._SET_VECTOR, "lang": "painless",
-                        "params": {"semantic": semantic, "vector": np.asarray(vector, dtype=np.float32).tolist(),
-                                   "model": model}}}
-            for urn, semantic, vector in vectors
-        ]
+        response = self._call("fetch", self.client.mget, index=self.alias, ids=[_doc_id(urn) for urn, _, _ in vectors],
+                              source_includes=["semantic", "text"])
+        actions = []
+        for (urn, semantic, vector), item in zip(vectors, response["docs"]):
+            source = item.get("_source") or {}
+            if not item.get("found") or (source.get("semantic") or source.get("text") or "") != semantic:
+                continue
+            actions.append({
+                "_op_type": "update", "_index": self.alias, "_id": item["_id"],
+                "if_seq_no": item["_seq_no"], "if_primary_term": item["_primary_term"],
+                "doc": {"vector": np.asarray(vector, dtype=np.float32).tolist(), "vector_model": model},
+            })
         results = self._call("vectors", lambda: list(helpers.streaming_bulk(
             self.client, actions, max_retries=5, initial_backoff=0.5, raise_on_error=False, raise_on_exception=False,
             chunk_size=200)))
-        stored = sum(1 for ok, item in results if ok and next(iter(item.values())).get("result") == "updated")
+        stored = sum(1 for ok, _ in results if ok)
         self.flush()
         return stored
 

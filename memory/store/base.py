@@ -153,8 +153,12 @@ class GraphStore(abc.ABC):
 
     # -- the search-index outbox
     @abc.abstractmethod
-    def pending_documents(self, limit: int = 500) -> list[PendingDoc]:
-        """Nodes changed since they were last indexed (deleted ones included)."""
+    def pending_documents(
+        self, limit: int = 500, *, outgoing: frozenset[str] | None = None, incoming: frozenset[str] | None = None
+    ) -> list[PendingDoc]:
+        """Nodes changed since they were last indexed (deleted ones included), with their neighbours
+        through edges of the ``outgoing`` / ``incoming`` kinds (all kinds when ``None``): a hub such
+        as a project with 100k runs need not load them all to build its document."""
 
     @abc.abstractmethod
     def mark_indexed(self, versions: dict[str, int]) -> None:

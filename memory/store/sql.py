@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from sqlalchemy import bindparam, create_engine, event, func, or_, select, text
+from sqlalchemy import and_, bindparam, create_engine, event, func, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -312,26 +312,32 @@ class SqlGraphStore(RowWrites, TokenVerbs, GraphStore):
     def neighbours(self, urn: str) -> list[tuple[Edge, Node]]:
         return self._neighbours_of([urn]).get(urn, [])
 
-    def _neighbours_of(self, urns: Sequence[str]) -> dict[str, list[tuple[Edge, Node]]]:
+    def _neighbours_of(
+        self, urns: Sequence[str], outgoing: frozenset[str] | None = None, incoming: frozenset[str] | None = None
+    ) -> dict[str, list[tuple[Edge, Node]]]:
         out: dict[str, list[tuple[Edge, Node]]] = defaultdict(list)
         with self._session() as session:
             edge_rows: list[EdgeRow] = []
             for chunk in _chunks(list(urns)):
+                src = EdgeRow.src.in_(chunk) if outgoing is None else and_(EdgeRow.src.in_(chunk), EdgeRow.kind.in_(sorted(outgoing)))
+                dst = EdgeRow.dst.in_(chunk) if incoming is None else and_(EdgeRow.dst.in_(chunk), EdgeRow.kind.in_(sorted(incoming)))
                 edge_rows.extend(
                     session.scalars(
                         select(EdgeRow)
-                        .where(or_(EdgeRow.src.in_(chunk), EdgeRow.dst.in_(chunk)), EdgeRow.valid_to.is_(None))
+                        .where(or_(src, dst), EdgeRow.valid_to.is_(None))
                         .order_by(EdgeRow.kind, EdgeRow.src, EdgeRow.dst)
                     )
                 )
             wanted = set(urns)
-            others = {row.dst if row.src in wanted else row.src for row in edge_rows} | {
-                row.src for row in edge_rows if row.dst in wanted
+            keep = lambda row, this_is_src: (  # noqa: E731
+                (outgoing is None or row.kind in outgoing) if this_is_src else (incoming is None or row.kind in incoming))
+            others = {row.dst for row in edge_rows if row.src in wanted and keep(row, True)} | {
+                row.src for row in edge_rows if row.dst in wanted and keep(row, False)
             }
             nodes = {u: r for u, r in self._load_nodes(session, sorted(others)).items() if not r.deleted}
             for row in edge_rows:
-                for this, other in ((row.src, row.dst), (row.dst, row.src)):
-                    if this in wanted and other in nodes:
+                for this, other, this_is_src in ((row.src, row.dst, True), (row.dst, row.src, False)):
+                    if this in wanted and other in nodes and keep(row, this_is_src):
                         out[this].append((row.to_entity(), nodes[other].to_entity()))
         return out
 
@@ -424,13 +430,15 @@ class SqlGraphStore(RowWrites, TokenVerbs, GraphStore):
         return StoreStats(by_kind, deleted, edges, events, backlog, syncs)
 
     # -- the search-index outbox
-    def pending_documents(self, limit: int = 500) -> list[PendingDoc]:
+    def pending_documents(
+        self, limit: int = 500, *, outgoing: frozenset[str] | None = None, incoming: frozenset[str] | None = None
+    ) -> list[PendingDoc]:
         with self._session() as session:
             rows = list(
                 session.scalars(select(NodeRow).where(NodeRow.index_pending.is_(True)).order_by(NodeRow.urn).limit(limit))
             )
             picked = [(row.to_entity(), row.version) for row in rows]
-        neighbours = self._neighbours_of([node.urn for node, _ in picked if not node.deleted])
+        neighbours = self._neighbours_of([node.urn for node, _ in picked if not node.deleted], outgoing, incoming)
         return [PendingDoc(node, version, neighbours.get(node.urn, [])) for node, version in picked]
 
     def mark_indexed(self, versions: dict[str, int]) -> None:

@@ -56,7 +56,7 @@ def stats(home: Path) -> dict[str, Any]:
 
 def test_deferred_vectors_are_searchable_by_bm25_then_reindex_pending_embeds_them(tmp_path: Path, sweeps: dict[str, Any]) -> None:
     home = tmp_path / "xmem"
-    ingested = xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"], "--defer-vectors")
+    ingested = xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"], "--no-registry", "--defer-vectors")
     assert ingested.exit_code == 0, ingested.output
     assert "vectors pending" in ingested.output and "reindex --pending" in ingested.output
     before = stats(home)
@@ -77,7 +77,7 @@ def test_deferred_vectors_are_searchable_by_bm25_then_reindex_pending_embeds_the
 
 def test_one_ingest_embeds_each_idea_once_and_reports_both_phases(tmp_path: Path, sweeps: dict[str, Any]) -> None:
     home = tmp_path / "xmem"
-    ingested = xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"])
+    ingested = xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"], "--no-registry")
     assert ingested.exit_code == 0, ingested.output
     figures = stats(home)
     assert figures["vectors_pending"] == 0
@@ -96,7 +96,7 @@ def test_the_api_server_embeds_a_backlog_left_by_a_deferred_ingest(tmp_path: Pat
     from memory.api.app import create_app
 
     home = tmp_path / "xmem"
-    assert xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"],
+    assert xmem(home, "ingest", "mlflow", "--tracking-uri", sweeps["uri"], "-e", sweeps["experiment"], "--no-registry",
                 "--defer-vectors").exit_code == 0
     settings = Settings(home=home, api_allow_anonymous=True)
     service = MemoryService(settings, embedder=embedder)
