@@ -346,6 +346,17 @@ USER_QUERIES: list[tuple[str, str]] = [
     ("runs stopped because val loss kept going up", "tags.`mlflow.note.content` ILIKE '%val loss going up%'"),
 ]
 
+#: questions over the real runs of the shared corpora (bench/real_runs.py), as users type them
+REAL_RUN_QUESTIONS = [
+    "has anyone tried h2o on KDDCup09 appetency?", "autosklearn runs that ran out of memory",
+    "could not produce any model in the requested time", "vision transformer pretrained on imagenet 21k",
+    "convnext evaluated on imagenet sketch", "question answering on squad", "TPOT failures on large datasets",
+    "efficientnet on imagenet-r", "random forest baseline on adult", "reading comprehension leaderboard",
+    "resnet50 top1 accuracy", "AutoWEKA crashed", "deit distilled models", "node property prediction ogb",
+    "constant predictor baseline", "swin transformer on imagenet-a", "hotpotqa multi hop", "chest x-ray chexpert",
+    "mobilenet small models", "oboe on credit-g",
+]
+
 _TEMPLATES = ("has anyone tried {p}?", "{p} on {project}", "did {p} help {project}", "experiments with {p}",
               "{p} results for {metric}", "what happened when we tried {p} on {project}")
 

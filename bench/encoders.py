@@ -27,17 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from _common import CACHE, common_args, emit, log, wait_for_quiet_machine
+from _common import REAL_RUN_QUESTIONS as QUESTIONS
 
 BENCH = "encoders"
-QUESTIONS = [
-    "has anyone tried h2o on KDDCup09 appetency?", "autosklearn runs that ran out of memory",
-    "could not produce any model in the requested time", "vision transformer pretrained on imagenet 21k",
-    "convnext evaluated on imagenet sketch", "question answering on squad", "TPOT failures on large datasets",
-    "efficientnet on imagenet-r", "random forest baseline on adult", "reading comprehension leaderboard",
-    "resnet50 top1 accuracy", "AutoWEKA crashed", "deit distilled models", "node property prediction ogb",
-    "constant predictor baseline", "swin transformer on imagenet-a", "hotpotqa multi hop", "chest x-ray chexpert",
-    "mobilenet small models", "oboe on credit-g",
-]
 
 
 def default_home() -> Path:

@@ -32,20 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import REAL_RUN_QUESTIONS as QUESTIONS
 from _common import REPO, emit, log, pct, wait_for_quiet_machine
 from real_runs import CACHE, real_store, replicate
 
 BENCH = "ingest_real"
 XMEM = str(Path(sys.executable).with_name("xmem"))
-QUESTIONS = [
-    "has anyone tried h2o on KDDCup09 appetency?", "autosklearn runs that ran out of memory",
-    "could not produce any model in the requested time", "vision transformer pretrained on imagenet 21k",
-    "convnext evaluated on imagenet sketch", "question answering on squad", "TPOT failures on large datasets",
-    "efficientnet on imagenet-r", "random forest baseline on adult", "reading comprehension leaderboard",
-    "resnet50 top1 accuracy", "AutoWEKA crashed", "deit distilled models", "node property prediction ogb",
-    "constant predictor baseline", "swin transformer on imagenet-a", "hotpotqa multi hop", "chest x-ray chexpert",
-    "mobilenet small models", "oboe on credit-g",
-]
 
 
 def list_all_runs(url: str) -> int:

@@ -14,7 +14,7 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import httpx
 
@@ -152,20 +152,11 @@ class MlflowIngestor(Ingestor):
 
         experiments = self._selected_experiments()
         todo = [e for e in experiments if e.experiment_id not in done]
-        # the next experiment's runs are listed while this one's are mapped and committed: the
-        # tracking server's work and ours overlap
-        with ThreadPoolExecutor(1, thread_name_prefix="mlflow-list") as lister:
-            listing = lister.submit(self._list_runs, todo[0].experiment_id) if todo else None
-            for position, experiment in enumerate(todo):
-                assert listing is not None
-                runs = listing.result()
-                if position + 1 < len(todo):
-                    listing = lister.submit(self._list_runs, todo[position + 1].experiment_id)
-                progress = {"started_at": started, "done": list(done), "in_experiment": experiment.experiment_id}
-                yield from self._experiment(experiment, runs, known_by_experiment.get(experiment.experiment_id, {}),
-                                            now, progress)
-                done.append(experiment.experiment_id)
-                yield Checkpoint(cursor={"pass": {"started_at": started, "done": done}})
+        for experiment, runs in _listed_ahead(todo, lambda e: self._list_runs(e.experiment_id)):
+            progress = {"started_at": started, "done": list(done), "in_experiment": experiment.experiment_id}
+            yield from self._experiment(experiment, runs, known_by_experiment.get(experiment.experiment_id, {}), now, progress)
+            done.append(experiment.experiment_id)
+            yield Checkpoint(cursor={"pass": {"started_at": started, "done": done}})
 
         if not self.config.experiments:
             # experiments that vanished entirely (hard-deleted): their runs are tombstoned
@@ -380,3 +371,21 @@ def _keep_best(best: dict[str, dict[str, float]], key: str, points: list[Any]) -
 
 def _quote(name: str) -> str:
     return name.replace("'", "\\'")
+
+
+_Item = TypeVar("_Item")
+_Listed = TypeVar("_Listed")
+
+
+def _listed_ahead(items: Sequence[_Item], list_one: Callable[[_Item], _Listed]) -> Iterator[tuple[_Item, _Listed]]:
+    """``(item, list_one(item))`` in order, the next item listed in a thread while the caller works
+    on this one: the tracking server's work and ours overlap."""
+    if not items:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="mlflow-list") as lister:
+        following = lister.submit(list_one, items[0])
+        for position, item in enumerate(items):
+            listed = following.result()
+            if position + 1 < len(items):
+                following = lister.submit(list_one, items[position + 1])
+            yield item, listed

@@ -48,8 +48,8 @@ _LINK_WORDS = {
 
 
 #: the edges a document is built from, by direction (``build_document`` reads no others)
-DOCUMENT_EDGES_OUT = frozenset({kind for kind, outgoing in _LINK_WORDS if outgoing} | {"child_of", "version_of"})
-DOCUMENT_EDGES_IN = frozenset({kind for kind, outgoing in _LINK_WORDS if not outgoing} | {"child_of"})
+DOCUMENT_EDGES_OUT = frozenset(kind for kind, outgoing in _LINK_WORDS if outgoing)
+DOCUMENT_EDGES_IN = frozenset(kind for kind, outgoing in _LINK_WORDS if not outgoing)
 
 
 def _outcome_sentence(outcome: dict[str, Any]) -> str:

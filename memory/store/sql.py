@@ -315,30 +315,30 @@ class SqlGraphStore(RowWrites, TokenVerbs, GraphStore):
     def _neighbours_of(
         self, urns: Sequence[str], outgoing: frozenset[str] | None = None, incoming: frozenset[str] | None = None
     ) -> dict[str, list[tuple[Edge, Node]]]:
-        out: dict[str, list[tuple[Edge, Node]]] = defaultdict(list)
+        """Live neighbours of ``urns`` through edges of the ``outgoing`` / ``incoming`` kinds (None: all)."""
+
+        def through(column: Any, chunk: Sequence[str], kinds: frozenset[str] | None) -> Any:
+            return column.in_(chunk) if kinds is None else and_(column.in_(chunk), EdgeRow.kind.in_(sorted(kinds)))
+
+        wanted = set(urns)
+        links: list[tuple[str, str, EdgeRow]] = []  # (this, other, edge): an edge between two wanted nodes counts per side
         with self._session() as session:
-            edge_rows: list[EdgeRow] = []
             for chunk in _chunks(list(urns)):
-                src = EdgeRow.src.in_(chunk) if outgoing is None else and_(EdgeRow.src.in_(chunk), EdgeRow.kind.in_(sorted(outgoing)))
-                dst = EdgeRow.dst.in_(chunk) if incoming is None else and_(EdgeRow.dst.in_(chunk), EdgeRow.kind.in_(sorted(incoming)))
-                edge_rows.extend(
-                    session.scalars(
-                        select(EdgeRow)
-                        .where(or_(src, dst), EdgeRow.valid_to.is_(None))
-                        .order_by(EdgeRow.kind, EdgeRow.src, EdgeRow.dst)
-                    )
+                rows = session.scalars(
+                    select(EdgeRow)
+                    .where(or_(through(EdgeRow.src, chunk, outgoing), through(EdgeRow.dst, chunk, incoming)),
+                           EdgeRow.valid_to.is_(None))
+                    .order_by(EdgeRow.kind, EdgeRow.src, EdgeRow.dst)
                 )
-            wanted = set(urns)
-            keep = lambda row, this_is_src: (  # noqa: E731
-                (outgoing is None or row.kind in outgoing) if this_is_src else (incoming is None or row.kind in incoming))
-            others = {row.dst for row in edge_rows if row.src in wanted and keep(row, True)} | {
-                row.src for row in edge_rows if row.dst in wanted and keep(row, False)
-            }
-            nodes = {u: r for u, r in self._load_nodes(session, sorted(others)).items() if not r.deleted}
-            for row in edge_rows:
-                for this, other, this_is_src in ((row.src, row.dst, True), (row.dst, row.src, False)):
-                    if this in wanted and other in nodes and keep(row, this_is_src):
-                        out[this].append((row.to_entity(), nodes[other].to_entity()))
+                for row in rows:
+                    for this, other, kinds in ((row.src, row.dst, outgoing), (row.dst, row.src, incoming)):
+                        if this in wanted and (kinds is None or row.kind in kinds):
+                            links.append((this, other, row))
+            nodes = {u: r for u, r in self._load_nodes(session, sorted({o for _, o, _ in links})).items() if not r.deleted}
+            out: dict[str, list[tuple[Edge, Node]]] = defaultdict(list)
+            for this, other, row in links:
+                if other in nodes:
+                    out[this].append((row.to_entity(), nodes[other].to_entity()))
         return out
 
     def list_events(self, urn: str | None = None, *, since: datetime | None = None) -> list[Event]:
